@@ -1,0 +1,41 @@
+//! Deterministic ways to cut a byte stream into chunks, so that any split can be replayed.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// How to cut a stream into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunking {
+    /// One chunk holding everything.
+    Whole,
+    /// Chunks of this many bytes (the last one may be shorter). Zero is treated as one.
+    Fixed(usize),
+    /// Pseudo-random sizes from 0 to [`SEEDED_MAX_CHUNK`] bytes, empty chunks included, drawn
+    /// from ChaCha8 seeded with this value: the same seed always gives the same split.
+    Seeded(u64),
+}
+
+/// The largest chunk a seeded split produces.
+pub const SEEDED_MAX_CHUNK: usize = 16;
+
+impl Chunking {
+    /// Splits `bytes`; the chunks concatenate to `bytes` exactly.
+    pub fn split<'a>(&self, bytes: &'a [u8]) -> Vec<&'a [u8]> {
+        match *self {
+            Chunking::Whole => vec![bytes],
+            Chunking::Fixed(size) => bytes.chunks(size.max(1)).collect(),
+            Chunking::Seeded(seed) => {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let mut chunks = Vec::new();
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let size = rng.random_range(0..=SEEDED_MAX_CHUNK).min(rest.len());
+                    let (chunk, tail) = rest.split_at(size);
+                    chunks.push(chunk);
+                    rest = tail;
+                }
+                chunks
+            }
+        }
+    }
+}

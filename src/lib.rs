@@ -1,0 +1,11 @@
+//! mcp-transport-fuzz: fuzzing and property tests for MCP Streamable HTTP transports.
+//!
+//! The crate is a pipeline of plain data; this release holds its foundation:
+//! - [`sse`]: the reference event-stream decoder and safe encoder that every oracle and model
+//!   speaks through;
+//! - [`chunking`]: deterministic ways to split a byte stream into chunks;
+//! - [`commands`]: the CLI's subcommands, as library functions over readers and writers.
+
+pub mod chunking;
+pub mod commands;
+pub mod sse;

@@ -1,0 +1,247 @@
+//! The browser view of an event stream: dispatched events and retry updates (rules F1 to P6).
+
+use super::field::{classify, parse_retry, Line};
+use super::lines::{LineSink, LineSplitter};
+use super::{DecodeError, Limits};
+
+/// An event as dispatched, borrowing the decoder's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// The event type: the `event` field, or `message` when it was empty or absent (P4).
+    pub event_type: &'a str,
+    /// The data lines joined by LF, without the final LF (P3).
+    pub data: &'a str,
+    /// The last-event-ID buffer at dispatch time (P1).
+    pub last_event_id: &'a str,
+}
+
+/// One thing the decoder reports, borrowing the decoder's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordRef<'a> {
+    /// A dispatched event.
+    Event(EventRef<'a>),
+    /// A valid `retry` field: the new reconnection time in milliseconds (F4).
+    Retry(u64),
+}
+
+/// An owned event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    #[serde(rename = "event")]
+    pub event_type: String,
+    pub data: String,
+    #[serde(rename = "id")]
+    pub last_event_id: String,
+}
+
+/// An owned record, serialised as the CLI prints it:
+/// `{"event":TYPE,"data":DATA,"id":LAST_EVENT_ID}` or `{"retry":MILLIS}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Record {
+    Event(Event),
+    Retry { retry: u64 },
+}
+
+impl RecordRef<'_> {
+    /// Copies the record out of the decoder's buffers.
+    pub fn to_owned(&self) -> Record {
+        match *self {
+            RecordRef::Event(event) => Record::Event(Event {
+                event_type: event.event_type.to_owned(),
+                data: event.data.to_owned(),
+                last_event_id: event.last_event_id.to_owned(),
+            }),
+            RecordRef::Retry(retry) => Record::Retry { retry },
+        }
+    }
+}
+
+/// Incremental, allocation-free (in steady state) event-stream decoder.
+///
+/// Feed chunks of any size with [`Decoder::feed`]; each completed record goes to the sink in
+/// stream order, borrowing buffers that the decoder reuses. Chunk boundaries never change the
+/// records (rule L2).
+///
+/// Limits: a pending line longer than [`Limits::max_line_bytes`], or an event whose data would
+/// exceed [`Limits::max_event_bytes`], stops decoding with a [`DecodeError`] after every record
+/// completed before the offending line has been delivered. The decoder then holds no buffered
+/// bytes and is *failed*: every later `feed` or `finish` returns the same error. Start a new
+/// decoder to read a new stream.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    lines: LineSplitter,
+    state: Interpreter,
+    failed: Option<DecodeError>,
+}
+
+/// The buffers of the event being built.
+///
+/// Invariant: every buffer is valid UTF-8 (each line is decoded as it arrives, rule D3), and
+/// `data.len()` never exceeds `max_event_bytes`.
+#[derive(Debug, Clone)]
+struct Interpreter {
+    max_event_bytes: usize,
+    data: String,
+    event_type: String,
+    last_event_id: String,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+impl Decoder {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            lines: LineSplitter::new(limits.max_line_bytes),
+            state: Interpreter {
+                max_event_bytes: limits.max_event_bytes,
+                data: String::new(),
+                event_type: String::new(),
+                last_event_id: String::new(),
+            },
+            failed: None,
+        }
+    }
+
+    /// Decodes one chunk, calling `sink` for every record it completes.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut impl FnMut(RecordRef<'_>),
+    ) -> Result<(), DecodeError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        let mut lines = Lines {
+            state: &mut self.state,
+            sink,
+        };
+        let result = self.lines.feed(chunk, &mut lines);
+        if let Err(error) = &result {
+            self.fail(error.clone());
+        }
+        result
+    }
+
+    /// Decodes one chunk and appends owned copies of its records to `out`.
+    pub fn feed_owned(&mut self, chunk: &[u8], out: &mut Vec<Record>) -> Result<(), DecodeError> {
+        self.feed(chunk, &mut |record| out.push(record.to_owned()))
+    }
+
+    /// Ends the stream: an unterminated line and an undispatched block are discarded (P6).
+    /// The last-event-ID buffer survives, as it does across a browser's reconnection.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        self.lines.discard_partial();
+        self.state.data.clear();
+        self.state.event_type.clear();
+        Ok(())
+    }
+
+    /// The last-event-ID buffer: the id a client would send in `Last-Event-ID`.
+    pub fn last_event_id(&self) -> &str {
+        &self.state.last_event_id
+    }
+
+    fn fail(&mut self, error: DecodeError) {
+        self.lines.discard_partial();
+        self.state.data = String::new();
+        self.state.event_type = String::new();
+        self.failed = Some(error);
+    }
+}
+
+/// Decodes a whole stream given as chunks; a convenience for tests and tools.
+pub fn decode_chunks<'c>(
+    chunks: impl IntoIterator<Item = &'c [u8]>,
+    limits: Limits,
+) -> Result<Vec<Record>, (Vec<Record>, DecodeError)> {
+    let mut decoder = Decoder::new(limits);
+    let mut records = Vec::new();
+    for chunk in chunks {
+        if let Err(error) = decoder.feed_owned(chunk, &mut records) {
+            return Err((records, error));
+        }
+    }
+    match decoder.finish() {
+        Ok(()) => Ok(records),
+        Err(error) => Err((records, error)),
+    }
+}
+
+/// Adapts the interpreter and a record sink to the line splitter.
+struct Lines<'s, F> {
+    state: &'s mut Interpreter,
+    sink: &'s mut F,
+}
+
+impl<F: FnMut(RecordRef<'_>)> LineSink for Lines<'_, F> {
+    fn line(&mut self, line: &[u8]) -> Result<(), DecodeError> {
+        let state = &mut *self.state;
+        match classify(line) {
+            Line::Blank => state.dispatch(self.sink),
+            Line::Comment(_) => {}
+            Line::Field { name, value } => match name {
+                b"data" => state.append_data(value)?,
+                b"event" => replace_lossy(&mut state.event_type, value),
+                b"id" if memchr::memchr(0, value).is_none() => {
+                    replace_lossy(&mut state.last_event_id, value)
+                }
+                b"retry" => {
+                    if let Some(millis) = parse_retry(value) {
+                        (self.sink)(RecordRef::Retry(millis));
+                    }
+                }
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+}
+
+impl Interpreter {
+    /// F2: append the value and a LF to the data buffer, within the event limit.
+    fn append_data(&mut self, value: &[u8]) -> Result<(), DecodeError> {
+        if self.data.len() + value.len() + 1 > self.max_event_bytes {
+            return Err(DecodeError::EventTooLarge {
+                limit: self.max_event_bytes,
+            });
+        }
+        self.data.push_str(&String::from_utf8_lossy(value));
+        self.data.push('\n');
+        Ok(())
+    }
+
+    /// P2 to P5.
+    fn dispatch(&mut self, sink: &mut impl FnMut(RecordRef<'_>)) {
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return;
+        }
+        self.data.pop();
+        let event_type = if self.event_type.is_empty() {
+            "message"
+        } else {
+            &self.event_type
+        };
+        sink(RecordRef::Event(EventRef {
+            event_type,
+            data: &self.data,
+            last_event_id: &self.last_event_id,
+        }));
+        self.data.clear();
+        self.event_type.clear();
+    }
+}
+
+/// Sets `buffer` to `value` decoded as UTF-8 with replacement (D3), reusing its allocation.
+fn replace_lossy(buffer: &mut String, value: &[u8]) {
+    buffer.clear();
+    buffer.push_str(&String::from_utf8_lossy(value));
+}

@@ -1,0 +1,225 @@
+//! The safe encoder: untrusted values in, one well-formed event out (rules E1 to E5).
+
+use bytes::BufMut;
+use memchr::{memchr2, memchr3};
+
+/// A field whose value the encoder refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldName {
+    Event,
+    Id,
+    Comment,
+}
+
+impl std::fmt::Display for FieldName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FieldName::Event => "event",
+            FieldName::Id => "id",
+            FieldName::Comment => "comment",
+        })
+    }
+}
+
+/// Why a value cannot be written as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("field `{field}` contains {} at byte {index}; it would end the line early", describe(*.byte))]
+    ForbiddenByte {
+        field: FieldName,
+        byte: u8,
+        index: usize,
+    },
+    #[error("a JSON value could not be serialised: {0}")]
+    Json(String),
+}
+
+fn describe(byte: u8) -> &'static str {
+    match byte {
+        b'\r' => "CR",
+        b'\n' => "LF",
+        _ => "NUL",
+    }
+}
+
+/// What to do with a forbidden byte in `event`, `id` or a comment (E3, E4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Refuse the whole frame with an [`EncodeError`]; nothing is written.
+    #[default]
+    Strict,
+    /// Replace each CR, LF (and, in `id`, NUL) with U+FFFD and write the frame.
+    Sanitize,
+}
+
+/// One frame to write: any fields, then the blank line that dispatches it.
+///
+/// A frame with `data` is one event for the client. A frame without `data` dispatches nothing
+/// but still carries its `id` (committed by the blank line, P1), `retry` and comment, which is
+/// how a priming or polling frame is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Frame<'a> {
+    pub comment: Option<&'a str>,
+    pub event: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub retry: Option<u64>,
+    pub data: Option<&'a str>,
+}
+
+impl<'a> Frame<'a> {
+    /// A frame carrying `data` (which may be empty: E2).
+    pub fn data(data: &'a str) -> Self {
+        Frame {
+            data: Some(data),
+            ..Frame::default()
+        }
+    }
+
+    pub fn event(self, event: &'a str) -> Self {
+        Frame {
+            event: Some(event),
+            ..self
+        }
+    }
+
+    pub fn id(self, id: &'a str) -> Self {
+        Frame {
+            id: Some(id),
+            ..self
+        }
+    }
+
+    pub fn retry(self, millis: u64) -> Self {
+        Frame {
+            retry: Some(millis),
+            ..self
+        }
+    }
+
+    pub fn comment(self, comment: &'a str) -> Self {
+        Frame {
+            comment: Some(comment),
+            ..self
+        }
+    }
+
+    /// Writes the frame under the strict policy. On error nothing is written.
+    pub fn encode(&self, out: &mut impl BufMut) -> Result<(), EncodeError> {
+        self.encode_with(Policy::Strict, out)
+    }
+
+    /// Writes the frame under `policy`. On error nothing is written.
+    ///
+    /// Guarantee (E1): decoding the bytes yields at most one event, with the given type and id,
+    /// and data equal to `data` with CRLF and lone CR turned into LF.
+    pub fn encode_with(&self, policy: Policy, out: &mut impl BufMut) -> Result<(), EncodeError> {
+        if policy == Policy::Strict {
+            check(FieldName::Comment, self.comment, false)?;
+            check(FieldName::Event, self.event, false)?;
+            check(FieldName::Id, self.id, true)?;
+        }
+        if let Some(comment) = self.comment {
+            out.put_slice(b":");
+            put_single_line(comment, false, out);
+            out.put_slice(b"\n");
+        }
+        if let Some(event) = self.event {
+            out.put_slice(b"event: ");
+            put_single_line(event, false, out);
+            out.put_slice(b"\n");
+        }
+        if let Some(id) = self.id {
+            out.put_slice(b"id: ");
+            put_single_line(id, true, out);
+            out.put_slice(b"\n");
+        }
+        if let Some(retry) = self.retry {
+            out.put_slice(b"retry: ");
+            out.put_slice(itoa::Buffer::new().format(retry).as_bytes());
+            out.put_slice(b"\n");
+        }
+        if let Some(data) = self.data {
+            put_data(data, out);
+        }
+        out.put_slice(b"\n");
+        Ok(())
+    }
+}
+
+/// Encodes a JSON value (a JSON-RPC message, say) as the data of one event (E5). The serialiser
+/// never writes a raw CR or LF, so this is one `data:` line, but it still goes through the same
+/// safe path as any other data.
+pub fn encode_json(
+    value: &serde_json::Value,
+    frame: Frame<'_>,
+    out: &mut impl BufMut,
+) -> Result<(), EncodeError> {
+    let json = serde_json::to_string(value).map_err(|e| EncodeError::Json(e.to_string()))?;
+    Frame {
+        data: Some(&json),
+        ..frame
+    }
+    .encode(out)
+}
+
+/// Refuses a value holding a byte that would end its line (or a NUL, in an id).
+fn check(field: FieldName, value: Option<&str>, forbid_nul: bool) -> Result<(), EncodeError> {
+    let Some(value) = value else { return Ok(()) };
+    let found = if forbid_nul {
+        memchr3(b'\r', b'\n', 0, value.as_bytes())
+    } else {
+        memchr2(b'\r', b'\n', value.as_bytes())
+    };
+    match found {
+        Some(index) => Err(EncodeError::ForbiddenByte {
+            field,
+            byte: value.as_bytes()[index],
+            index,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Writes a value that must stay on one line, replacing forbidden bytes with U+FFFD.
+/// Under the strict policy the value was checked first, so nothing is replaced.
+fn put_single_line(value: &str, forbid_nul: bool, out: &mut impl BufMut) {
+    let mut rest = value.as_bytes();
+    loop {
+        let found = if forbid_nul {
+            memchr3(b'\r', b'\n', 0, rest)
+        } else {
+            memchr2(b'\r', b'\n', rest)
+        };
+        let Some(index) = found else {
+            out.put_slice(rest);
+            return;
+        };
+        out.put_slice(&rest[..index]);
+        out.put_slice("\u{FFFD}".as_bytes());
+        rest = &rest[index + 1..];
+    }
+}
+
+/// Writes data as one `data:` line per line of the value, splitting at CRLF, CR and LF (E1, E2).
+fn put_data(data: &str, out: &mut impl BufMut) {
+    let mut rest = data.as_bytes();
+    loop {
+        let end = memchr2(b'\r', b'\n', rest);
+        let line = &rest[..end.unwrap_or(rest.len())];
+        if line.is_empty() {
+            out.put_slice(b"data:\n");
+        } else {
+            out.put_slice(b"data: ");
+            out.put_slice(line);
+            out.put_slice(b"\n");
+        }
+        let Some(end) = end else { return };
+        let terminator = if rest[end..].starts_with(b"\r\n") {
+            2
+        } else {
+            1
+        };
+        rest = &rest[end + terminator..];
+    }
+}
