@@ -84,7 +84,10 @@ struct Interpreter {
     max_event_bytes: usize,
     data: String,
     event_type: String,
+    /// The last-event-ID buffer, set by `id` fields as they arrive (F3).
     last_event_id: String,
+    /// The id committed by the last dispatch (P1): what a reconnecting client sends.
+    committed_id: String,
 }
 
 impl Default for Decoder {
@@ -102,6 +105,7 @@ impl Decoder {
                 data: String::new(),
                 event_type: String::new(),
                 last_event_id: String::new(),
+                committed_id: String::new(),
             },
             failed: None,
         }
@@ -132,21 +136,24 @@ impl Decoder {
         self.feed(chunk, &mut |record| out.push(record.to_owned()))
     }
 
-    /// Ends the stream: an unterminated line and an undispatched block are discarded (P6).
-    /// The last-event-ID buffer survives, as it does across a browser's reconnection.
+    /// Ends the stream: an unterminated line and an undispatched block are discarded, and an
+    /// `id` they set is not committed (P6). The decoder can then read the stream a reconnection
+    /// opens, starting from the committed id, as a browser does.
     pub fn finish(&mut self) -> Result<(), DecodeError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
         self.lines.discard_partial();
-        self.state.data.clear();
-        self.state.event_type.clear();
+        let state = &mut self.state;
+        state.data.clear();
+        state.event_type.clear();
+        state.last_event_id.clone_from(&state.committed_id);
         Ok(())
     }
 
-    /// The last-event-ID buffer: the id a client would send in `Last-Event-ID`.
+    /// The committed last event ID: what a client would send in `Last-Event-ID`.
     pub fn last_event_id(&self) -> &str {
-        &self.state.last_event_id
+        &self.state.committed_id
     }
 
     fn fail(&mut self, error: DecodeError) {
@@ -218,8 +225,11 @@ impl Interpreter {
         Ok(())
     }
 
-    /// P2 to P5.
+    /// P1 to P5.
     fn dispatch(&mut self, sink: &mut impl FnMut(RecordRef<'_>)) {
+        if self.committed_id != self.last_event_id {
+            self.committed_id.clone_from(&self.last_event_id);
+        }
         if self.data.is_empty() {
             self.event_type.clear();
             return;
