@@ -88,6 +88,8 @@ struct Interpreter {
     last_event_id: String,
     /// The id committed by the last dispatch (P1): what a reconnecting client sends.
     committed_id: String,
+    /// Whether an `id` field has run since the last dispatch (so `committed_id` may be stale).
+    id_changed: bool,
 }
 
 impl Default for Decoder {
@@ -106,6 +108,7 @@ impl Decoder {
                 event_type: String::new(),
                 last_event_id: String::new(),
                 committed_id: String::new(),
+                id_changed: false,
             },
             failed: None,
         }
@@ -148,6 +151,7 @@ impl Decoder {
         state.data.clear();
         state.event_type.clear();
         state.last_event_id.clone_from(&state.committed_id);
+        state.id_changed = false;
         Ok(())
     }
 
@@ -189,6 +193,7 @@ struct Lines<'s, F> {
 }
 
 impl<F: FnMut(RecordRef<'_>)> LineSink for Lines<'_, F> {
+    #[inline]
     fn line(&mut self, line: &[u8]) -> Result<(), DecodeError> {
         let state = &mut *self.state;
         match classify(line) {
@@ -198,7 +203,8 @@ impl<F: FnMut(RecordRef<'_>)> LineSink for Lines<'_, F> {
                 b"data" => state.append_data(value)?,
                 b"event" => replace_lossy(&mut state.event_type, value),
                 b"id" if memchr::memchr(0, value).is_none() => {
-                    replace_lossy(&mut state.last_event_id, value)
+                    replace_lossy(&mut state.last_event_id, value);
+                    state.id_changed = true;
                 }
                 b"retry" => {
                     if let Some(millis) = parse_retry(value) {
@@ -220,15 +226,16 @@ impl Interpreter {
                 limit: self.max_event_bytes,
             });
         }
-        self.data.push_str(&String::from_utf8_lossy(value));
+        push_lossy(&mut self.data, value);
         self.data.push('\n');
         Ok(())
     }
 
     /// P1 to P5.
     fn dispatch(&mut self, sink: &mut impl FnMut(RecordRef<'_>)) {
-        if self.committed_id != self.last_event_id {
+        if self.id_changed {
             self.committed_id.clone_from(&self.last_event_id);
+            self.id_changed = false;
         }
         if self.data.is_empty() {
             self.event_type.clear();
@@ -253,5 +260,14 @@ impl Interpreter {
 /// Sets `buffer` to `value` decoded as UTF-8 with replacement (D3), reusing its allocation.
 fn replace_lossy(buffer: &mut String, value: &[u8]) {
     buffer.clear();
-    buffer.push_str(&String::from_utf8_lossy(value));
+    push_lossy(buffer, value);
+}
+
+/// Appends `value` decoded as UTF-8 with replacement (D3). Valid input, the common case, takes
+/// the SIMD validator; only invalid input walks the byte-wise lossy decoder.
+fn push_lossy(buffer: &mut String, value: &[u8]) {
+    match simdutf8::basic::from_utf8(value) {
+        Ok(text) => buffer.push_str(text),
+        Err(_) => buffer.push_str(&String::from_utf8_lossy(value)),
+    }
 }

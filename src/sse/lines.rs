@@ -4,7 +4,7 @@
 //! line that continues into the next chunk, and a CR at the end of a chunk whose LF may start the
 //! next one. Everything after it sees whole lines, so chunking can never change the result.
 
-use memchr::memchr2;
+use memchr::memchr2_iter;
 
 use super::DecodeError;
 
@@ -63,15 +63,14 @@ impl LineSplitter {
                 pos += 1;
             }
         }
-        while pos < chunk.len() {
-            let rest = &chunk[pos..];
-            let Some(end) = memchr2(b'\r', b'\n', rest) else {
-                self.check_length(rest.len())?;
-                self.partial.extend_from_slice(rest);
-                return Ok(());
-            };
-            self.check_length(end)?;
-            let terminator = match (rest[end], rest.get(end + 1)) {
+        // One searcher for the whole chunk; a break before `pos` is the LF of a CRLF (or the
+        // skipped LF after a CR that ended the previous chunk) and was consumed already.
+        for end in memchr2_iter(b'\r', b'\n', chunk) {
+            if end < pos {
+                continue;
+            }
+            self.check_length(end - pos)?;
+            let terminator = match (chunk[end], chunk.get(end + 1)) {
                 (b'\r', Some(b'\n')) => 2,
                 (b'\r', None) => {
                     self.after_cr = true;
@@ -80,15 +79,18 @@ impl LineSplitter {
                 _ => 1,
             };
             if self.partial.is_empty() {
-                sink.line(&rest[..end])?;
+                sink.line(&chunk[pos..end])?;
             } else {
-                self.partial.extend_from_slice(&rest[..end]);
+                self.partial.extend_from_slice(&chunk[pos..end]);
                 let result = sink.line(&self.partial);
                 self.partial.clear();
                 result?;
             }
-            pos += end + terminator;
+            pos = end + terminator;
         }
+        let rest = &chunk[pos.min(chunk.len())..];
+        self.check_length(rest.len())?;
+        self.partial.extend_from_slice(rest);
         Ok(())
     }
 
