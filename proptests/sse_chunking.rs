@@ -4,7 +4,9 @@
 //! `decoder_restarted_per_chunk_is_caught` shows the property is not vacuous: a decoder that
 //! loses its state at chunk boundaries is found out.
 
-mod common;
+// Each suite uses its own part of the shared strategies.
+#[allow(dead_code)]
+mod sse_inputs;
 
 use mcp_transport_fuzz::sse::{decode_chunks, Limits, RawDecoder, Record};
 use proptest::prelude::*;
@@ -32,7 +34,7 @@ fn chunking_is_invisible(
     bytes: &[u8],
     sizes: &[usize],
 ) -> Result<(), TestCaseError> {
-    let chunks = common::cut(bytes, sizes);
+    let chunks = sse_inputs::cut(bytes, sizes);
     prop_assert_eq!(decode(&chunks), decode(&[bytes]));
     Ok(())
 }
@@ -50,25 +52,25 @@ fn raw_blocks(chunks: &[&[u8]]) -> Vec<mcp_transport_fuzz::sse::RawBlock> {
 
 proptest! {
     #[test]
-    fn records_do_not_depend_on_chunking(bytes in common::stream_bytes(), sizes in common::chunk_sizes()) {
+    fn records_do_not_depend_on_chunking(bytes in sse_inputs::stream_bytes(), sizes in sse_inputs::chunk_sizes()) {
         chunking_is_invisible(reference, &bytes, &sizes)?;
     }
 
     #[test]
-    fn raw_blocks_do_not_depend_on_chunking(bytes in common::stream_bytes(), sizes in common::chunk_sizes()) {
-        let chunks = common::cut(&bytes, &sizes);
+    fn raw_blocks_do_not_depend_on_chunking(bytes in sse_inputs::stream_bytes(), sizes in sse_inputs::chunk_sizes()) {
+        let chunks = sse_inputs::cut(&bytes, &sizes);
         prop_assert_eq!(raw_blocks(&chunks), raw_blocks(&[&bytes]));
     }
 
     #[test]
-    fn byte_by_byte_equals_whole(bytes in common::stream_bytes()) {
+    fn byte_by_byte_equals_whole(bytes in sse_inputs::stream_bytes()) {
         chunking_is_invisible(reference, &bytes, &[1])?;
     }
 }
 
 #[test]
 fn decoder_restarted_per_chunk_is_caught() {
-    let strategy = (common::stream_bytes(), common::chunk_sizes());
+    let strategy = (sse_inputs::stream_bytes(), sse_inputs::chunk_sizes());
     let result = TestRunner::default().run(&strategy, |(bytes, sizes)| {
         chunking_is_invisible(restarted_per_chunk, &bytes, &sizes)
     });

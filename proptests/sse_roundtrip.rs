@@ -5,7 +5,9 @@
 //! with nothing written; the sanitising policy writes one event with the bad bytes replaced.
 //! `naive_encoder_is_caught` shows that an encoder writing data raw fails the property.
 
-mod common;
+// Each suite uses its own part of the shared strategies.
+#[allow(dead_code)]
+mod sse_inputs;
 
 use mcp_transport_fuzz::sse::{decode_chunks, EncodeError, Event, Frame, Limits, Policy, Record};
 use proptest::prelude::*;
@@ -38,7 +40,7 @@ fn normalise(data: &str) -> String {
 }
 
 fn decode_cut(bytes: &[u8], sizes: &[usize]) -> Vec<Record> {
-    match decode_chunks(common::cut(bytes, sizes), Limits::default()) {
+    match decode_chunks(sse_inputs::cut(bytes, sizes), Limits::default()) {
         Ok(records) | Err((records, _)) => records,
     }
 }
@@ -80,26 +82,26 @@ fn roundtrip_holds(
 }
 
 fn optional_text() -> impl Strategy<Value = Option<String>> {
-    proptest::option::of(common::untrusted_text())
+    proptest::option::of(sse_inputs::untrusted_text())
 }
 
 proptest! {
     #[test]
     fn encode_then_decode_is_identity(
-        data in common::untrusted_text(),
+        data in sse_inputs::untrusted_text(),
         event in optional_text(),
         id in optional_text(),
-        sizes in common::chunk_sizes(),
+        sizes in sse_inputs::chunk_sizes(),
     ) {
         roundtrip_holds(ours, &data, event.as_deref(), id.as_deref(), &sizes)?;
     }
 
     #[test]
     fn sanitised_frames_are_always_one_event(
-        data in common::untrusted_text(),
-        event in common::untrusted_text(),
-        id in common::untrusted_text(),
-        sizes in common::chunk_sizes(),
+        data in sse_inputs::untrusted_text(),
+        event in sse_inputs::untrusted_text(),
+        id in sse_inputs::untrusted_text(),
+        sizes in sse_inputs::chunk_sizes(),
     ) {
         let mut bytes = Vec::new();
         Frame::data(&data).event(&event).id(&id).encode_with(Policy::Sanitize, &mut bytes).unwrap();
@@ -114,7 +116,7 @@ proptest! {
     }
 
     #[test]
-    fn json_values_roundtrip(text in common::untrusted_text(), sizes in common::chunk_sizes()) {
+    fn json_values_roundtrip(text in sse_inputs::untrusted_text(), sizes in sse_inputs::chunk_sizes()) {
         let value = serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {"content": [{"type": "text", "text": text}]}});
         let mut bytes = Vec::new();
         mcp_transport_fuzz::sse::encode_json(&value, Frame::default(), &mut bytes).unwrap();
@@ -129,9 +131,9 @@ proptest! {
 #[test]
 fn naive_encoder_is_caught() {
     let strategy = (
-        common::untrusted_text(),
+        sse_inputs::untrusted_text(),
         optional_text(),
-        common::chunk_sizes(),
+        sse_inputs::chunk_sizes(),
     );
     let result = TestRunner::default().run(&strategy, |(data, id, sizes)| {
         roundtrip_holds(naive, &data, None, id.as_deref(), &sizes)

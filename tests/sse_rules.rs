@@ -363,7 +363,7 @@ fn e3_event_and_id_with_line_breaks_are_refused() {
         (Frame::data("x").event("a\nb"), FieldName::Event, b'\n', 1),
         (Frame::data("x").event("\rb"), FieldName::Event, b'\r', 0),
         (Frame::data("x").id("12\n"), FieldName::Id, b'\n', 2),
-        (Frame::data("x").id("1\02"), FieldName::Id, 0, 1),
+        (Frame::data("x").id("1\u{0}2"), FieldName::Id, 0, 1),
     ];
     for (frame, field, byte, index) in cases {
         let mut bytes = Vec::new();
@@ -376,7 +376,7 @@ fn e3_event_and_id_with_line_breaks_are_refused() {
 #[test]
 fn e3_sanitising_policy_replaces_instead() {
     roundtrip(
-        Frame::data("x").event("a\nb").id("1\r\n2\03"),
+        Frame::data("x").event("a\nb").id("1\r\n2\u{0}3"),
         Policy::Sanitize,
         &[ev("a\u{FFFD}b", "x", "1\u{FFFD}\u{FFFD}2\u{FFFD}3")],
     );

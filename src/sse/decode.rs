@@ -85,7 +85,7 @@ struct Interpreter {
     data: String,
     event_type: String,
     /// The last-event-ID buffer, set by `id` fields as they arrive (F3).
-    last_event_id: String,
+    id_buffer: String,
     /// The id committed by the last dispatch (P1): what a reconnecting client sends.
     committed_id: String,
     /// Whether an `id` field has run since the last dispatch (so `committed_id` may be stale).
@@ -106,7 +106,7 @@ impl Decoder {
                 max_event_bytes: limits.max_event_bytes,
                 data: String::new(),
                 event_type: String::new(),
-                last_event_id: String::new(),
+                id_buffer: String::new(),
                 committed_id: String::new(),
                 id_changed: false,
             },
@@ -150,7 +150,7 @@ impl Decoder {
         let state = &mut self.state;
         state.data.clear();
         state.event_type.clear();
-        state.last_event_id.clone_from(&state.committed_id);
+        state.id_buffer.clone_from(&state.committed_id);
         state.id_changed = false;
         Ok(())
     }
@@ -203,7 +203,7 @@ impl<F: FnMut(RecordRef<'_>)> LineSink for Lines<'_, F> {
                 b"data" => state.append_data(value)?,
                 b"event" => replace_lossy(&mut state.event_type, value),
                 b"id" if memchr::memchr(0, value).is_none() => {
-                    replace_lossy(&mut state.last_event_id, value);
+                    replace_lossy(&mut state.id_buffer, value);
                     state.id_changed = true;
                 }
                 b"retry" => {
@@ -234,7 +234,7 @@ impl Interpreter {
     /// P1 to P5.
     fn dispatch(&mut self, sink: &mut impl FnMut(RecordRef<'_>)) {
         if self.id_changed {
-            self.committed_id.clone_from(&self.last_event_id);
+            self.committed_id.clone_from(&self.id_buffer);
             self.id_changed = false;
         }
         if self.data.is_empty() {
@@ -250,7 +250,7 @@ impl Interpreter {
         sink(RecordRef::Event(EventRef {
             event_type,
             data: &self.data,
-            last_event_id: &self.last_event_id,
+            last_event_id: &self.id_buffer,
         }));
         self.data.clear();
         self.event_type.clear();
