@@ -9,6 +9,7 @@
 #[allow(dead_code)]
 mod sse_inputs;
 
+use mcp_transport_fuzz::chunking::cut_cycling;
 use mcp_transport_fuzz::sse::{decode_chunks, EncodeError, Event, Frame, Limits, Policy, Record};
 use proptest::prelude::*;
 use proptest::test_runner::{TestError, TestRunner};
@@ -40,7 +41,7 @@ fn normalise(data: &str) -> String {
 }
 
 fn decode_cut(bytes: &[u8], sizes: &[usize]) -> Vec<Record> {
-    match decode_chunks(sse_inputs::cut(bytes, sizes), Limits::default()) {
+    match decode_chunks(cut_cycling(bytes, sizes), Limits::default()) {
         Ok(records) | Err((records, _)) => records,
     }
 }

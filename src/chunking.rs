@@ -39,3 +39,23 @@ impl Chunking {
         }
     }
 }
+
+/// Cuts `bytes` into chunks whose sizes cycle through `sizes`; a zero is an empty chunk. When
+/// `sizes` is empty or all zero, one final chunk takes the rest, so the chunks always
+/// concatenate to `bytes` and their number is at most `2 * bytes.len() + sizes.len() + 1`.
+pub fn cut_cycling<'a>(bytes: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
+    let mut chunks = Vec::new();
+    let mut rest = bytes;
+    for &size in sizes.iter().cycle().take(bytes.len() * 2 + sizes.len()) {
+        if rest.is_empty() {
+            break;
+        }
+        let (chunk, tail) = rest.split_at(size.min(rest.len()));
+        chunks.push(chunk);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        chunks.push(rest);
+    }
+    chunks
+}

@@ -8,4 +8,5 @@
 
 pub mod chunking;
 pub mod commands;
+pub mod fuzz;
 pub mod sse;

@@ -67,25 +67,3 @@ pub fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
 pub fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
     proptest::collection::vec(0usize..9, 1..16)
 }
-
-/// Cuts `bytes` into chunks whose sizes cycle through `sizes` (a zero is an empty chunk).
-pub fn cut<'a>(bytes: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
-    let mut chunks = Vec::new();
-    let mut rest = bytes;
-    let mut next = sizes.iter().cycle();
-    // Progress is guaranteed: `sizes` always has a non-zero entry or only empty chunks are cut
-    // a bounded number of times before the final chunk takes the rest.
-    for _ in 0..bytes.len() * 2 + sizes.len() {
-        if rest.is_empty() {
-            break;
-        }
-        let size = (*next.next().unwrap_or(&1)).min(rest.len());
-        let (chunk, tail) = rest.split_at(size);
-        chunks.push(chunk);
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        chunks.push(rest);
-    }
-    chunks
-}

@@ -155,6 +155,14 @@ impl Decoder {
         Ok(())
     }
 
+    /// Bytes held for the pending line and the pending event's data.
+    ///
+    /// Invariant: never more than `max_line_bytes + max_event_bytes` of the decoder's [`Limits`]
+    /// (the event type and id buffers each hold at most one line's value on top of this).
+    pub fn pending_bytes(&self) -> usize {
+        self.lines.pending_bytes() + self.state.data.len()
+    }
+
     /// The committed last event ID: what a client would send in `Last-Event-ID`.
     pub fn last_event_id(&self) -> &str {
         &self.state.committed_id

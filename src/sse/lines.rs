@@ -94,6 +94,11 @@ impl LineSplitter {
         Ok(())
     }
 
+    /// Bytes held for the unterminated line; never more than `max_line_bytes`.
+    pub(crate) fn pending_bytes(&self) -> usize {
+        self.partial.len()
+    }
+
     /// Forgets the unterminated line, if any (end of stream, rule P6, or after an error).
     pub(crate) fn discard_partial(&mut self) {
         self.partial = Vec::new();
