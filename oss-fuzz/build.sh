@@ -1,0 +1,16 @@
+#!/bin/bash -eu
+# Builds every fuzz target for OSS-Fuzz / ClusterFuzzLite and fills $OUT with, per target:
+# the binary, X_seed_corpus.zip, X.dict (SSE targets) and X.options.
+# Local check: oss-fuzz/check-build.sh runs this with SRC and OUT in temporary folders.
+cd "$SRC/mcp-transport-fuzz/fuzz"
+cargo fuzz build -O
+# The path OSS-Fuzz's coverage builds also read the binaries from.
+bin_dir=target/x86_64-unknown-linux-gnu/release
+for target in $(cargo fuzz list); do
+  cp "$bin_dir/$target" "$OUT/"
+  (cd "../corpus/$target" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
+  cp "options/$target.options" "$OUT/"
+  case "$target" in
+    sse_*) cp ../corpus/sse.dict "$OUT/$target.dict" ;;
+  esac
+done
