@@ -1,6 +1,6 @@
 //! The browser view of an event stream: dispatched events and retry updates (rules F1 to P6).
 
-use super::field::{classify, parse_retry, Line};
+use super::field::{classify, parse_retry, Line, Name};
 use super::lines::{LineSink, LineSplitter};
 use super::{DecodeError, Limits};
 
@@ -126,10 +126,12 @@ impl Decoder {
         let mut lines = Lines {
             state: &mut self.state,
             sink,
+            borrowed_data: None,
         };
         let result = self.lines.feed(chunk, &mut lines);
-        if let Err(error) = &result {
-            self.fail(error.clone());
+        match &result {
+            Ok(()) => lines.own_borrowed_data(),
+            Err(error) => self.fail(error.clone()),
         }
         result
     }
@@ -194,62 +196,127 @@ pub fn decode_chunks<'c>(
     }
 }
 
-/// Adapts the interpreter and a record sink to the line splitter.
-struct Lines<'s, F> {
+/// Adapts the interpreter and a record sink to the line splitter, for one chunk.
+///
+/// Zero-copy path: the first data line of an event, when it lies inside the chunk and is valid
+/// UTF-8, is only borrowed (`borrowed_data`, standing for a data buffer of that text plus LF).
+/// An event dispatched within the same chunk is sent straight from the chunk; a second data line,
+/// or the end of the chunk, copies the borrowed text into the interpreter's buffer first.
+///
+/// Invariant: `borrowed_data` is `Some` only while `state.data` is empty.
+struct Lines<'s, 'c, F> {
     state: &'s mut Interpreter,
     sink: &'s mut F,
+    borrowed_data: Option<&'c str>,
 }
 
-impl<F: FnMut(RecordRef<'_>)> LineSink for Lines<'_, F> {
-    #[inline]
+impl<'c, F: FnMut(RecordRef<'_>)> LineSink<'c> for Lines<'_, 'c, F> {
     fn line(&mut self, line: &[u8]) -> Result<(), DecodeError> {
-        let state = &mut *self.state;
         match classify(line) {
-            Line::Blank => state.dispatch(self.sink),
-            Line::Comment(_) => {}
+            Line::Field {
+                name: Name::Data,
+                value,
+            } => {
+                self.own_borrowed_data();
+                self.state.append_data(value)
+            }
+            other => self.other_line(other),
+        }
+    }
+
+    #[inline]
+    fn line_in_chunk(&mut self, line: &'c [u8]) -> Result<(), DecodeError> {
+        match classify(line) {
+            Line::Field {
+                name: Name::Data,
+                value,
+            } => {
+                if self.borrowed_data.is_none() && self.state.data.is_empty() {
+                    self.state.check_event_size(value.len() + 1)?;
+                    if let Some(text) = valid_text(value) {
+                        self.borrowed_data = Some(text);
+                        return Ok(());
+                    }
+                }
+                self.own_borrowed_data();
+                self.state.append_data(value)
+            }
+            other => self.other_line(other),
+        }
+    }
+}
+
+impl<F: FnMut(RecordRef<'_>)> Lines<'_, '_, F> {
+    /// Copies borrowed data into the interpreter's buffer (F2: the text, then a LF).
+    fn own_borrowed_data(&mut self) {
+        if let Some(text) = self.borrowed_data.take() {
+            self.state.data.push_str(text);
+            self.state.data.push('\n');
+        }
+    }
+
+    /// Every line but a data line.
+    #[inline]
+    fn other_line(&mut self, line: Line<'_>) -> Result<(), DecodeError> {
+        let state = &mut *self.state;
+        match line {
+            Line::Blank => state.dispatch(self.borrowed_data.take(), self.sink),
             Line::Field { name, value } => match name {
-                b"data" => state.append_data(value)?,
-                b"event" => replace_lossy(&mut state.event_type, value),
-                b"id" if memchr::memchr(0, value).is_none() => {
+                Name::Event => replace_lossy(&mut state.event_type, value),
+                Name::Id if !contains_nul(value) => {
                     replace_lossy(&mut state.id_buffer, value);
                     state.id_changed = true;
                 }
-                b"retry" => {
+                Name::Retry => {
                     if let Some(millis) = parse_retry(value) {
                         (self.sink)(RecordRef::Retry(millis));
                     }
                 }
-                _ => {}
+                Name::Data | Name::Id | Name::Other(_) => {}
             },
+            Line::Comment(_) => {}
         }
         Ok(())
     }
 }
 
 impl Interpreter {
+    /// Refuses an event whose data buffer would grow to `bytes` more than it holds.
+    fn check_event_size(&self, more: usize) -> Result<(), DecodeError> {
+        if self.data.len() + more > self.max_event_bytes {
+            Err(DecodeError::EventTooLarge {
+                limit: self.max_event_bytes,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
     /// F2: append the value and a LF to the data buffer, within the event limit.
     fn append_data(&mut self, value: &[u8]) -> Result<(), DecodeError> {
-        if self.data.len() + value.len() + 1 > self.max_event_bytes {
-            return Err(DecodeError::EventTooLarge {
-                limit: self.max_event_bytes,
-            });
-        }
+        self.check_event_size(value.len() + 1)?;
         push_lossy(&mut self.data, value);
         self.data.push('\n');
         Ok(())
     }
 
-    /// P1 to P5.
-    fn dispatch(&mut self, sink: &mut impl FnMut(RecordRef<'_>)) {
+    /// P1 to P5. `borrowed_data`, if any, is the whole data buffer without its final LF.
+    fn dispatch(&mut self, borrowed_data: Option<&str>, sink: &mut impl FnMut(RecordRef<'_>)) {
         if self.id_changed {
             self.committed_id.clone_from(&self.id_buffer);
             self.id_changed = false;
         }
-        if self.data.is_empty() {
-            self.event_type.clear();
-            return;
-        }
-        self.data.pop();
+        let data = match borrowed_data {
+            Some(text) => text,
+            None if self.data.is_empty() => {
+                self.event_type.clear();
+                return;
+            }
+            None => {
+                self.data.pop();
+                &self.data
+            }
+        };
         let event_type = if self.event_type.is_empty() {
             "message"
         } else {
@@ -257,12 +324,18 @@ impl Interpreter {
         };
         sink(RecordRef::Event(EventRef {
             event_type,
-            data: &self.data,
+            data,
             last_event_id: &self.id_buffer,
         }));
         self.data.clear();
         self.event_type.clear();
     }
+}
+
+/// Whether an id value holds a NUL (F3). Ids are short: a branch-free scan that the compiler
+/// vectorises beats a call into `memchr` here.
+fn contains_nul(value: &[u8]) -> bool {
+    value.iter().fold(false, |found, &byte| found | (byte == 0))
 }
 
 /// Sets `buffer` to `value` decoded as UTF-8 with replacement (D3), reusing its allocation.
@@ -271,11 +344,34 @@ fn replace_lossy(buffer: &mut String, value: &[u8]) {
     push_lossy(buffer, value);
 }
 
-/// Appends `value` decoded as UTF-8 with replacement (D3). Valid input, the common case, takes
-/// the SIMD validator; only invalid input walks the byte-wise lossy decoder.
+/// Appends `value` decoded as UTF-8 with replacement (D3). ASCII, the common case for the short
+/// `event` and `id` values, is recognised word-at-a-time; other valid text takes the SIMD
+/// validator; only invalid input walks the byte-wise lossy decoder.
 fn push_lossy(buffer: &mut String, value: &[u8]) {
-    match simdutf8::basic::from_utf8(value) {
-        Ok(text) => buffer.push_str(text),
-        Err(_) => buffer.push_str(&String::from_utf8_lossy(value)),
+    match valid_text(value) {
+        Some(text) => buffer.push_str(text),
+        None => buffer.push_str(&String::from_utf8_lossy(value)),
+    }
+}
+
+/// `value` as text if it is valid UTF-8.
+#[inline]
+fn valid_text(value: &[u8]) -> Option<&str> {
+    // Below 64 bytes the SIMD validator defers to the standard one, slower than an ASCII check.
+    if value.len() < 64 {
+        if let Some(text) = ascii_text(value) {
+            return Some(text);
+        }
+    }
+    simdutf8::basic::from_utf8(value).ok()
+}
+
+/// `bytes` as text if they are all ASCII.
+fn ascii_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every sequence of ASCII bytes is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        None
     }
 }

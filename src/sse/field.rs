@@ -2,7 +2,6 @@
 
 /// One line, classified. Name and value are raw bytes: UTF-8 decoding happens later, which is
 /// equivalent because `:` and ` ` are ASCII and end any invalid sequence (rule D3).
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Line<'a> {
     /// An empty line: dispatch (L3).
@@ -11,39 +10,72 @@ pub enum Line<'a> {
     Comment(&'a [u8]),
     /// A field. The value has had exactly one leading U+0020 removed, if it had one (L5); a line
     /// without a colon is a field with an empty value (L6).
-    Field { name: &'a [u8], value: &'a [u8] },
+    Field { name: Name<'a>, value: &'a [u8] },
 }
 
-/// The field names the decoder acts on. A line that starts with one of them followed by `:`
-/// has its first colon right there, so it is classified without searching for the colon.
-const KNOWN_NAMES: [&[u8]; 4] = [b"data", b"event", b"id", b"retry"];
+/// A field name: one the decoder acts on, matched exactly and case-sensitively (L7), or any
+/// other, which the browser view ignores (F5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Name<'a> {
+    Data,
+    Event,
+    Id,
+    Retry,
+    Other(&'a [u8]),
+}
+
+impl<'a> Name<'a> {
+    fn new(name: &'a [u8]) -> Self {
+        match name {
+            b"data" => Name::Data,
+            b"event" => Name::Event,
+            b"id" => Name::Id,
+            b"retry" => Name::Retry,
+            other => Name::Other(other),
+        }
+    }
+
+    /// The name as written.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            Name::Data => b"data",
+            Name::Event => b"event",
+            Name::Id => b"id",
+            Name::Retry => b"retry",
+            Name::Other(name) => name,
+        }
+    }
+}
 
 /// Classifies a line (without its terminator).
 #[inline]
 pub fn classify(line: &[u8]) -> Line<'_> {
-    for name in KNOWN_NAMES {
-        if line.len() > name.len() && line[name.len()] == b':' && line.starts_with(name) {
-            let value = &line[name.len() + 1..];
-            return Line::Field {
-                name,
-                value: value.strip_prefix(b" ").unwrap_or(value),
-            };
-        }
+    // Fast path: a line that starts with a known name and `:` has its first colon right there,
+    // so no search for the colon is needed. Constant prefixes compile to integer compares.
+    let known = match line.first() {
+        Some(b'd') if line.starts_with(b"data:") => Some((Name::Data, 5)),
+        Some(b'e') if line.starts_with(b"event:") => Some((Name::Event, 6)),
+        Some(b'i') if line.starts_with(b"id:") => Some((Name::Id, 3)),
+        Some(b'r') if line.starts_with(b"retry:") => Some((Name::Retry, 6)),
+        _ => None,
+    };
+    if let Some((name, value_at)) = known {
+        return field(name, &line[value_at..]);
     }
     match memchr::memchr(b':', line) {
         None if line.is_empty() => Line::Blank,
-        None => Line::Field {
-            name: line,
-            value: b"",
-        },
+        None => field(Name::new(line), b""),
         Some(0) => Line::Comment(&line[1..]),
-        Some(colon) => {
-            let value = &line[colon + 1..];
-            Line::Field {
-                name: &line[..colon],
-                value: value.strip_prefix(b" ").unwrap_or(value),
-            }
-        }
+        Some(colon) => field(Name::new(&line[..colon]), &line[colon + 1..]),
+    }
+}
+
+/// A field whose raw value (everything after the colon) loses one leading space (L5).
+#[inline]
+fn field<'a>(name: Name<'a>, raw_value: &'a [u8]) -> Line<'a> {
+    Line::Field {
+        name,
+        value: raw_value.strip_prefix(b" ").unwrap_or(raw_value),
     }
 }
 

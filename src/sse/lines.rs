@@ -11,9 +11,17 @@ use super::DecodeError;
 /// The UTF-8 byte-order mark, stripped once at offset 0 of the stream (rule D2).
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
-/// Receives each complete line, without its terminator.
-pub(crate) trait LineSink {
+/// Receives each complete line, without its terminator. `'c` is the lifetime of the chunk
+/// being fed.
+pub(crate) trait LineSink<'c> {
+    /// A line assembled from more than one chunk.
     fn line(&mut self, line: &[u8]) -> Result<(), DecodeError>;
+
+    /// A line that lies wholly inside the current chunk, so a sink may borrow from it until
+    /// the end of the [`LineSplitter::feed`] call.
+    fn line_in_chunk(&mut self, line: &'c [u8]) -> Result<(), DecodeError> {
+        self.line(line)
+    }
 }
 
 /// How much of the leading BOM has been seen so far.
@@ -51,10 +59,10 @@ impl LineSplitter {
     ///
     /// A CR at the end of the chunk ends its line at once (rule L2); if the next chunk starts
     /// with LF, that LF is skipped. Empty chunks change nothing.
-    pub(crate) fn feed(
+    pub(crate) fn feed<'c>(
         &mut self,
-        chunk: &[u8],
-        sink: &mut impl LineSink,
+        chunk: &'c [u8],
+        sink: &mut impl LineSink<'c>,
     ) -> Result<(), DecodeError> {
         let mut pos = self.strip_bom(chunk);
         if self.after_cr && pos < chunk.len() {
@@ -79,7 +87,7 @@ impl LineSplitter {
                 _ => 1,
             };
             if self.partial.is_empty() {
-                sink.line(&chunk[pos..end])?;
+                sink.line_in_chunk(&chunk[pos..end])?;
             } else {
                 self.partial.extend_from_slice(&chunk[pos..end]);
                 let result = sink.line(&self.partial);

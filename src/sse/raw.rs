@@ -90,7 +90,7 @@ impl RawDecoder {
     }
 }
 
-impl LineSink for Collector {
+impl LineSink<'_> for Collector {
     fn line(&mut self, line: &[u8]) -> Result<(), DecodeError> {
         let raw = match classify(line) {
             Line::Blank => {
@@ -105,7 +105,7 @@ impl LineSink for Collector {
                 comment: String::from_utf8_lossy(text).into_owned(),
             },
             Line::Field { name, value } => RawLine::Field {
-                name: String::from_utf8_lossy(name).into_owned(),
+                name: String::from_utf8_lossy(name.as_bytes()).into_owned(),
                 value: String::from_utf8_lossy(value).into_owned(),
             },
         };
