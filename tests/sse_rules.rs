@@ -318,6 +318,21 @@ fn event_limit_counts_data_across_lines() {
 }
 
 #[test]
+fn event_limit_counts_decoded_bytes() {
+    // Three invalid bytes decode to three U+FFFD: nine bytes of text, plus the LF.
+    let limits = Limits {
+        max_line_bytes: 64,
+        max_event_bytes: 8,
+    };
+    for chunking in chunkings() {
+        let chunks = chunking.split(b"data: \xFF\xFF\n\ndata: \xFF\xFF\xFF\n\n");
+        let (records, error) = decode_chunks(chunks.iter().copied(), limits).unwrap_err();
+        assert_eq!(records, [msg("\u{FFFD}\u{FFFD}")], "{chunking:?}");
+        assert_eq!(error, DecodeError::EventTooLarge { limit: 8 });
+    }
+}
+
+#[test]
 fn default_limit_is_16_mib() {
     assert_eq!(Limits::default().max_line_bytes, 16 << 20);
     assert_eq!(Limits::default().max_event_bytes, 16 << 20);

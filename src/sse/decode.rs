@@ -1,11 +1,13 @@
 //! The browser view of an event stream: dispatched events and retry updates (rules F1 to P6).
 
+use std::borrow::Cow;
+
 use super::field::{classify, parse_retry, Line, Name};
 use super::lines::{LineSink, LineSplitter};
 use super::{DecodeError, Limits};
 
 /// An event as dispatched, borrowing the decoder's buffers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventRef<'a> {
     /// The event type: the `event` field, or `message` when it was empty or absent (P4).
     pub event_type: &'a str,
@@ -16,7 +18,7 @@ pub struct EventRef<'a> {
 }
 
 /// One thing the decoder reports, borrowing the decoder's buffers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordRef<'a> {
     /// A dispatched event.
     Event(EventRef<'a>),
@@ -292,10 +294,15 @@ impl Interpreter {
         }
     }
 
-    /// F2: append the value and a LF to the data buffer, within the event limit.
+    /// F2: append the value and a LF to the data buffer, within the event limit. The limit
+    /// counts decoded bytes: an invalid byte becomes U+FFFD, three bytes of text.
     fn append_data(&mut self, value: &[u8]) -> Result<(), DecodeError> {
-        self.check_event_size(value.len() + 1)?;
-        push_lossy(&mut self.data, value);
+        let text = match valid_text(value) {
+            Some(text) => Cow::Borrowed(text),
+            None => String::from_utf8_lossy(value),
+        };
+        self.check_event_size(text.len() + 1)?;
+        self.data.push_str(&text);
         self.data.push('\n');
         Ok(())
     }

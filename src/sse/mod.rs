@@ -22,7 +22,8 @@ pub use raw::{RawBlock, RawDecoder, RawLine};
 pub struct Limits {
     /// The longest line, terminator excluded, that the decoder accepts.
     pub max_line_bytes: usize,
-    /// The most data bytes (LFs included) one event may accumulate before dispatch.
+    /// The most data bytes (decoded UTF-8, LFs included) one event may accumulate before
+    /// dispatch.
     pub max_event_bytes: usize,
 }
 
