@@ -4,9 +4,12 @@
 //! - [`sse`]: the reference event-stream decoder and safe encoder that every oracle and model
 //!   speaks through;
 //! - [`chunking`]: deterministic ways to split a byte stream into chunks;
-//! - [`commands`]: the CLI's subcommands, as library functions over readers and writers.
+//! - [`commands`]: the CLI's subcommands, as library functions over readers and writers;
+//! - [`model`]: executable models of a bounded stream and of session-bound resumption, which
+//!   define what "correct" means for the oracles.
 
 pub mod chunking;
 pub mod commands;
 pub mod fuzz;
+pub mod model;
 pub mod sse;
