@@ -18,7 +18,7 @@ use std::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::hex;
+use super::lower_hex;
 use super::session::{SessionId, StreamNo};
 
 /// Bytes of the server's secret key (SHA-256's block size).
@@ -96,9 +96,9 @@ impl IdKey {
         id.push('-');
         id.push_str(itoa::Buffer::new().format(seq));
         id.push('-');
-        hex::push(&mut id, &owner.0);
+        lower_hex::push(&mut id, &owner.0);
         id.push('-');
-        hex::push(&mut id, &digest[..TAG_BYTES]);
+        lower_hex::push(&mut id, &digest[..TAG_BYTES]);
         id
     }
 
@@ -118,8 +118,8 @@ impl IdKey {
             .and_then(|n| u32::try_from(n).ok())
             .ok_or(IdError::Malformed)?;
         let seq = decimal(seq).ok_or(IdError::Malformed)?;
-        let owner = Owner(hex::parse::<OWNER_BYTES>(owner).ok_or(IdError::Malformed)?);
-        let tag = hex::parse::<TAG_BYTES>(tag).ok_or(IdError::Malformed)?;
+        let owner = Owner(lower_hex::parse::<OWNER_BYTES>(owner).ok_or(IdError::Malformed)?);
+        let tag = lower_hex::parse::<TAG_BYTES>(tag).ok_or(IdError::Malformed)?;
         let stream = StreamNo(stream);
         if check_tag {
             self.tagger(owner, stream, seq)
@@ -132,12 +132,7 @@ impl IdKey {
 
 /// Canonical decimal: ASCII digits only, no leading zero (but "0"), within `u64`.
 fn decimal(text: &str) -> Option<u64> {
-    let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 20 || (bytes.len() > 1 && bytes[0] == b'0') {
-        return None;
-    }
-    bytes.iter().try_fold(0u64, |n, &c| {
-        let digit = c.checked_sub(b'0').filter(|d| *d < 10)?;
-        n.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+    let canonical =
+        text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
 }

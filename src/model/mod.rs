@@ -15,8 +15,8 @@
 pub mod clock;
 mod event_id;
 pub mod fault;
-mod hex;
 pub mod ledger;
+mod lower_hex;
 pub mod session;
 pub mod stream;
 

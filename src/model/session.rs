@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 
 use super::event_id::{IdError, IdKey, Owner, KEY_BYTES};
-use super::{hex, Fault, Ledger, Millis, Resource};
+use super::{lower_hex, Fault, Ledger, Millis, Resource};
 use crate::sse::{EncodeError, Frame};
 
 const SESSION_ID_BYTES: usize = 24;
@@ -26,7 +26,7 @@ impl SessionId {
 
     /// Reads the written form back; anything else (uppercase hex included) is `None`.
     pub fn parse(text: &str) -> Option<Self> {
-        hex::parse(text).map(SessionId)
+        lower_hex::parse(text).map(SessionId)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -37,7 +37,7 @@ impl SessionId {
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut text = String::with_capacity(Self::TEXT_LEN);
-        hex::push(&mut text, &self.0);
+        lower_hex::push(&mut text, &self.0);
         f.write_str(&text)
     }
 }
