@@ -17,8 +17,8 @@ use crate::sse::{
 
 /// Limits small enough that fuzzing reaches the over-limit paths quickly.
 pub const FUZZ_LIMITS: Limits = Limits {
-    max_line_bytes: 512,
-    max_event_bytes: 2048,
+    max_line_bytes: 128,
+    max_event_bytes: 512,
 };
 
 /// The body of a fuzz target: it panics exactly when an invariant is broken.
