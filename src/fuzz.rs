@@ -113,7 +113,7 @@ fn raw_blocks(chunks: &[&[u8]]) -> (Vec<RawBlock>, Option<DecodeError>) {
 
 /// A piece of untrusted text. The control sequences are variants of their own so that the
 /// fuzzer reaches them through the input's structure, not by guessing bytes.
-#[derive(Debug, Clone, Arbitrary)]
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum Piece {
     Lf,
     Cr,
@@ -154,7 +154,7 @@ impl Piece {
 }
 
 /// Untrusted text built from pieces.
-#[derive(Debug, Clone, Arbitrary)]
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub struct Untrusted(pub Vec<Piece>);
 
 impl Untrusted {

@@ -6,10 +6,12 @@
 //! - [`chunking`]: deterministic ways to split a byte stream into chunks;
 //! - [`commands`]: the CLI's subcommands, as library functions over readers and writers;
 //! - [`model`]: executable models of a bounded stream and of session-bound resumption, which
-//!   define what "correct" means for the oracles.
+//!   define what "correct" means for the oracles;
+//! - [`scenario`]: the scenario language, transport operations derived from fuzzer bytes.
 
 pub mod chunking;
 pub mod commands;
 pub mod fuzz;
 pub mod model;
+pub mod scenario;
 pub mod sse;
