@@ -12,7 +12,7 @@ RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-nightly} bash "$repo/oss-fuzz/build.sh"
 missing=0
 for target in $(cd "$repo/fuzz" && cargo fuzz list); do
   expected=("$target" "${target}_seed_corpus.zip" "$target.options")
-  case "$target" in sse_*) expected+=("$target.dict") ;; esac
+  case "$target" in sse_*|encoder_differential) expected+=("$target.dict") ;; esac
   for file in "${expected[@]}"; do
     if [ ! -s "$OUT/$file" ]; then echo "missing from OUT: $file"; missing=1; fi
   done

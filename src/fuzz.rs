@@ -8,6 +8,8 @@
 use arbitrary::{Arbitrary, Unstructured};
 
 use crate::chunking::cut_cycling;
+#[cfg(feature = "peers")]
+pub use crate::differential::{encoder_differential, sse_differential};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::sse::{
@@ -25,8 +27,14 @@ pub const FUZZ_LIMITS: Limits = Limits {
 pub type FuzzBody = fn(&[u8]);
 
 /// Every fuzz target, by name, as `cargo fuzz list` shows them and `corpus/` names its folders.
-pub const TARGETS: &[(&str, FuzzBody)] =
-    &[("sse_decode", sse_decode), ("sse_roundtrip", sse_roundtrip)];
+pub const TARGETS: &[(&str, FuzzBody)] = &[
+    ("sse_decode", sse_decode),
+    ("sse_roundtrip", sse_roundtrip),
+    #[cfg(feature = "peers")]
+    ("sse_differential", sse_differential),
+    #[cfg(feature = "peers")]
+    ("encoder_differential", encoder_differential),
+];
 
 /// `sse_decode`: arbitrary bytes under an arbitrary chunk split.
 ///

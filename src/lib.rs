@@ -7,10 +7,14 @@
 //! - [`commands`]: the CLI's subcommands, as library functions over readers and writers;
 //! - [`model`]: executable models of a bounded stream and of session-bound resumption, which
 //!   define what "correct" means for the oracles;
-//! - [`scenario`]: the scenario language, transport operations derived from fuzzer bytes.
+//! - [`scenario`]: the scenario language, transport operations derived from fuzzer bytes;
+//! - [`differential`] (feature `peers`, on by default): peer SSE decoders and encoders compared
+//!   with the reference, for the differential fuzz targets.
 
 pub mod chunking;
 pub mod commands;
+#[cfg(feature = "peers")]
+pub mod differential;
 pub mod fuzz;
 pub mod model;
 pub mod scenario;
