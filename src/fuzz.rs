@@ -43,11 +43,9 @@ pub const TARGETS: &[(&str, FuzzBody)] = &[
 /// error) equal a one-shot decode, in both the browser and the raw-block view; the decoder never
 /// holds more than its limits allow.
 pub fn sse_decode(data: &[u8]) {
-    let Some((&count, rest)) = data.split_first() else {
+    let Some((sizes, stream)) = chunked_stream(data) else {
         return;
     };
-    let (sizes, stream) = rest.split_at(usize::from(count % 16).min(rest.len()));
-    let sizes: Vec<usize> = sizes.iter().map(|&s| usize::from(s)).collect();
     let chunks = cut_cycling(stream, &sizes);
 
     if digest(&chunks) != digest(&[stream]) {
@@ -62,6 +60,15 @@ pub fn sse_decode(data: &[u8]) {
         raw_blocks(&[stream]),
         "raw blocks depend on chunking"
     );
+}
+
+/// Reads the `[n] [n chunk sizes] [stream]` input of the stream targets: `n` is taken modulo
+/// 16, and each size byte is a chunk length (zero: an empty chunk; sizes cycle, see
+/// [`cut_cycling`]). `None` for an empty input.
+pub fn chunked_stream(data: &[u8]) -> Option<(Vec<usize>, &[u8])> {
+    let (&count, rest) = data.split_first()?;
+    let (sizes, stream) = rest.split_at(usize::from(count % 16).min(rest.len()));
+    Some((sizes.iter().map(|&s| usize::from(s)).collect(), stream))
 }
 
 /// What a decode produced, as a digest of every record plus the count and any limit error.

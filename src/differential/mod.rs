@@ -107,12 +107,10 @@ pub const MAX_STREAM: usize = 1024;
 /// its known deviations predict. A peer whose known deviations predict a panic is not run on
 /// that input, as libFuzzer's panic hook would end the run.
 pub fn sse_differential(data: &[u8]) {
-    let Some((&count, rest)) = data.split_first() else {
+    let Some((sizes, stream)) = crate::fuzz::chunked_stream(data) else {
         return;
     };
-    let (sizes, stream) = rest.split_at(usize::from(count % 16).min(rest.len()));
     let stream = &stream[..stream.len().min(MAX_STREAM)];
-    let sizes: Vec<usize> = sizes.iter().map(|&s| usize::from(s)).collect();
     let input = Input::new(stream, &sizes);
 
     let blocks = reference_blocks(&input.chunks);
