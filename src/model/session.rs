@@ -654,8 +654,17 @@ impl SessionStore {
         })
     }
 
+    /// The instant at which `session` expires unless it is used before (it may already have
+    /// passed: the session then ends at the next call that reaches it), or `None` if it is not
+    /// live. Reads only: nothing is touched or ended.
+    pub fn expires_at(&self, session: &SessionId) -> Option<Millis> {
+        self.sessions
+            .get(session)
+            .map(|state| state.last_active.after(self.config.idle_timeout))
+    }
+
     /// Marks a live session active at `now` and says whether it is live; an idle one is ended.
-    fn touch(&mut self, session: &SessionId, now: Millis) -> bool {
+    pub fn touch(&mut self, session: &SessionId, now: Millis) -> bool {
         let Some(state) = self.sessions.get_mut(session) else {
             return false;
         };

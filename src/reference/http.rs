@@ -1,0 +1,220 @@
+//! The Streamable HTTP surface: routing, the order of the checks, and the responses.
+//!
+//! Every request is checked in this order, and the first failed check answers:
+//! Host (400/403), Origin (403), path (404), method (405); then per method:
+//! - POST: Accept (406), Content-Type (415), body (413 / 408 / 400), JSON (400, parse error),
+//!   one JSON-RPC message (400, invalid request); `initialize` then opens a session, anything
+//!   else needs `Mcp-Session-Id` (400 missing, 404 unknown) and a matching
+//!   `MCP-Protocol-Version` if present (400); a notification or response gets 202, a request
+//!   an SSE stream (429 at the session's stream limit);
+//! - GET: Accept (406), session (400/404), version (400), then `Last-Event-ID` resumes
+//!   (refusals as in [`super::refusal`]) or the standalone stream opens (409 while connected);
+//! - DELETE: session (400/404), version (400), then the session ends: 200.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::Value;
+
+use super::body::ReferenceBody;
+use super::guard::{self, MCP_SESSION_ID};
+use super::methods;
+use super::refusal::Refusal;
+use super::rpc::{self, Message};
+use super::shared::Shared;
+use super::state::Connected;
+use super::tasks::{self, TaskKind};
+use super::version::ProtocolVersion;
+use crate::model::{Millis, SessionId};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Answers one request; every failure is a response too.
+pub(crate) async fn handle<B>(
+    shared: Arc<Shared>,
+    request: Request<B>,
+) -> Result<Response<ReferenceBody>, Infallible>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    Ok(route(&shared, request)
+        .await
+        .unwrap_or_else(|refusal| refused(&refusal)))
+}
+
+async fn route<B>(
+    shared: &Arc<Shared>,
+    request: Request<B>,
+) -> Result<Response<ReferenceBody>, Refusal>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let config = &shared.config;
+    guard::host(&parts.headers, &parts.uri, &config.allowed_hosts)?;
+    guard::origin(&parts.headers, &config.allowed_origin_hosts)?;
+    if parts.uri.path() != config.path {
+        return Err(Refusal::NotFound);
+    }
+    match parts.method {
+        Method::POST => post(shared, &parts.headers, body).await,
+        Method::GET => get(shared, &parts.headers),
+        Method::DELETE => delete(shared, &parts.headers),
+        _ => Err(Refusal::MethodNotAllowed),
+    }
+}
+
+async fn post<B>(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Response<ReferenceBody>, Refusal>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    guard::accepts_post(headers)?;
+    guard::json_body(headers)?;
+    let config = &shared.config;
+    let body = read_body(body, config.max_request_bytes, config.request_timeout).await?;
+    let request = match rpc::parse(&body)? {
+        Message::Request(request) if request.method == "initialize" => {
+            return initialize(shared, request);
+        }
+        Message::Request(request) => Some(request),
+        Message::Notification | Message::Response => None,
+    };
+    let id = guard::session_id(headers)?;
+    let mut state = shared.lock();
+    let now = shared.now();
+    let session = state.touch(&id, now).ok_or(Refusal::SessionUnknown)?;
+    guard::protocol_version(headers, session.version)?;
+    let Some(request) = request else {
+        return Ok(empty(StatusCode::ACCEPTED));
+    };
+    let stream = state.open_request_stream(&id, now)?;
+    let connected = state.connect(&id, stream, Vec::new(), now)?;
+    let ended = state.ended_signal(&id).ok_or(Refusal::SessionUnknown)?;
+    drop(state);
+    let response = sse(shared, &connected, None);
+    tasks::spawn_stream_timer(shared, connected);
+    let answer = methods::answer(Arc::clone(shared), id, stream, request);
+    tasks::spawn_in_session(shared, TaskKind::Request, ended, answer);
+    Ok(response)
+}
+
+/// `initialize`: a new session speaking the version the client asked for, or the latest one
+/// this server supports if it asked for another (the lifecycle's negotiation: the client
+/// decides whether to go on); the response carries `Mcp-Session-Id`.
+fn initialize(
+    shared: &Arc<Shared>,
+    request: rpc::Request,
+) -> Result<Response<ReferenceBody>, Refusal> {
+    let asked = request
+        .params
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or(Refusal::InvalidParams(
+            "initialize needs a string protocolVersion",
+        ))?;
+    let version = ProtocolVersion::parse(asked).unwrap_or(ProtocolVersion::LATEST);
+    let mut state = shared.lock();
+    let now = shared.now();
+    let (id, ended) = state.create_session(version, now)?;
+    let stream = state.open_request_stream(&id, now)?;
+    let connected = state.connect(&id, stream, Vec::new(), now)?;
+    drop(state);
+    let response = sse(shared, &connected, Some(id));
+    tasks::spawn_session_timer(shared, id, ended.clone());
+    tasks::spawn_stream_timer(shared, connected);
+    let answer = methods::answer(Arc::clone(shared), id, stream, request);
+    tasks::spawn_in_session(shared, TaskKind::Request, ended, answer);
+    Ok(response)
+}
+
+fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<ReferenceBody>, Refusal> {
+    guard::accepts_event_stream(headers)?;
+    let id = guard::session_id(headers)?;
+    let last_event_id = guard::last_event_id(headers)?;
+    let mut state = shared.lock();
+    let now = shared.now();
+    let session = state.touch(&id, now).ok_or(Refusal::SessionUnknown)?;
+    guard::protocol_version(headers, session.version)?;
+    let (stream, replay) = match last_event_id {
+        Some(last_event_id) => state.resume(&id, last_event_id, now)?,
+        None => (state.standalone_stream(&id, now)?, Vec::new()),
+    };
+    let connected = state.connect(&id, stream, replay, now)?;
+    drop(state);
+    let response = sse(shared, &connected, None);
+    tasks::spawn_stream_timer(shared, connected);
+    Ok(response)
+}
+
+fn delete(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<ReferenceBody>, Refusal> {
+    let id = guard::session_id(headers)?;
+    let mut state = shared.lock();
+    let now = shared.now();
+    let session = state.touch(&id, now).ok_or(Refusal::SessionUnknown)?;
+    guard::protocol_version(headers, session.version)?;
+    state.end_session(&id, now);
+    Ok(empty(StatusCode::OK))
+}
+
+/// The whole body, at most `limit` bytes, within `timeout`.
+async fn read_body<B>(body: B, limit: usize, timeout: Millis) -> Result<Bytes, Refusal>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let collect = Limited::new(body, limit).collect();
+    match tokio::time::timeout(Duration::from_millis(timeout.0), collect).await {
+        Err(_) => Err(Refusal::BodyTimeout),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Refusal::BodyTooLarge { limit }),
+        Ok(Err(_)) => Err(Refusal::BodyFailed),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// 200 with the SSE body of `connected` (and the session id, for initialize).
+fn sse(
+    shared: &Arc<Shared>,
+    connected: &Connected,
+    session: Option<SessionId>,
+) -> Response<ReferenceBody> {
+    let mut response = Response::new(ReferenceBody::sse(Arc::clone(shared), connected.pipe));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(session) = session {
+        let value = HeaderValue::try_from(session.to_string())
+            .expect("a session id is lowercase hex, a valid header value");
+        headers.insert(MCP_SESSION_ID, value);
+    }
+    response
+}
+
+fn empty(status: StatusCode) -> Response<ReferenceBody> {
+    let mut response = Response::new(ReferenceBody::empty());
+    *response.status_mut() = status;
+    response
+}
+
+fn refused(refusal: &Refusal) -> Response<ReferenceBody> {
+    let mut response = Response::new(ReferenceBody::full(rpc::refusal_body(refusal)));
+    *response.status_mut() = refusal.status();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if *refusal == Refusal::MethodNotAllowed {
+        headers.insert(ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+    }
+    response
+}

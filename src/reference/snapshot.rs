@@ -1,0 +1,93 @@
+//! What the server holds, counted: the numbers the leak and cleanup oracles compare.
+
+use crate::model::Ledger;
+
+/// Counts of a [`Ledger`], as plain numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerTotals {
+    pub buffers: usize,
+    pub buffered_bytes: usize,
+    pub timers: usize,
+    pub handles: usize,
+    /// A release found nothing to release: a bug of the model.
+    pub overdrawn: bool,
+}
+
+impl LedgerTotals {
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl From<&Ledger> for LedgerTotals {
+    fn from(ledger: &Ledger) -> Self {
+        Self {
+            buffers: ledger.buffers(),
+            buffered_bytes: ledger.buffered_bytes(),
+            timers: ledger.timers(),
+            handles: ledger.handles(),
+            overdrawn: ledger.overdrawn(),
+        }
+    }
+}
+
+/// Live tasks of the server, by job. Every task ends with what it serves: a stream timer with
+/// its stream, the others with their session at the latest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    /// One per live response stream: applies its idle and duration deadlines.
+    pub stream_timers: usize,
+    /// One per live session: ends it when idle.
+    pub session_timers: usize,
+    /// One per request being answered.
+    pub requests: usize,
+    /// One per running `monitor` tool.
+    pub monitors: usize,
+}
+
+impl TaskCounts {
+    pub fn total(&self) -> usize {
+        self.stream_timers + self.session_timers + self.requests + self.monitors
+    }
+}
+
+/// Everything the server holds at one instant. With no session live, every count is zero and
+/// both ledgers are zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub sessions: usize,
+    /// Streams of the session store (live, or kept after a disconnect for resumption).
+    pub streams: usize,
+    /// Events in the streams' resumption logs.
+    pub logged_events: usize,
+    /// Response bodies the server still tracks (open, or ended with a terminal event the body
+    /// has not read yet).
+    pub connections: usize,
+    /// Connections whose bounded stream is still open (holds its deadlines and buffers).
+    pub open_connections: usize,
+    /// Bytes buffered for readers, over all connections.
+    pub held_bytes: usize,
+    /// The most bytes buffered for one reader: at most the high-water mark plus one chunk.
+    pub max_held_bytes: usize,
+    /// Logged frames waiting for room in a connection (a resume's replay, or the one frame a
+    /// producer was refused at the high-water mark).
+    pub backlog_frames: usize,
+    /// `subscribe` listeners over all sessions.
+    pub listeners: usize,
+    /// Running `monitor` tools over all sessions.
+    pub monitors: usize,
+    /// `fetch_cached` entries over all sessions.
+    pub cache_entries: usize,
+    pub tasks: TaskCounts,
+    /// What the session store holds: sessions, streams and log entries.
+    pub session_ledger: LedgerTotals,
+    /// What the connections' bounded streams hold: buffers, deadline timers, handles.
+    pub stream_ledger: LedgerTotals,
+}
+
+impl Snapshot {
+    /// Nothing is held at all: no session, connection, task, entry or ledger count.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}

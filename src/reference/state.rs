@@ -1,0 +1,734 @@
+//! The server's state under one lock: the session store, each session's streams, connections
+//! and tool state, and every transition between them.
+//!
+//! Words used here:
+//! - a **stream** is a stream of the session store (a request's response stream, or the
+//!   session's standalone stream): it has a resumption log and outlives connections;
+//! - a **connection** ([`Pipe`]) is one response body reading one stream through a
+//!   [`BoundedStream`];
+//! - a **route** is the server's side of a stream: which connection is attached to it, the
+//!   frames waiting for room in that connection, and the producers waiting for those frames.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::task::{Poll, Waker};
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::{oneshot, watch};
+
+use super::cache::Lru;
+use super::config::ServerConfig;
+use super::refusal::Refusal;
+use super::snapshot::Snapshot;
+use super::version::ProtocolVersion;
+use crate::model::{
+    BoundedStream, EndReason, EntropyError, Ledger, Millis, Offer, OfferError, Read, SessionError,
+    SessionId, SessionStore, StreamConfig, StreamKind, StreamNo,
+};
+use crate::sse::Frame;
+
+/// The smallest and largest read a body makes at once.
+const MIN_READ: usize = 256;
+const MAX_READ: usize = 16 << 10;
+
+/// A connection's number, never reused within a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct PipeId(u64);
+
+/// Where a producer sends an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A request's response stream.
+    Stream(StreamNo),
+    /// The session's standalone stream; an event is dropped while the session has none.
+    Standalone,
+}
+
+/// The session or stream a producer writes to has ended: the producer stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session or stream has ended")]
+pub(crate) struct Gone;
+
+/// A new connection, for the caller to start its timer task with.
+#[derive(Debug)]
+pub(crate) struct Connected {
+    pub pipe: PipeId,
+    /// When the connection's deadlines first need applying (`None` once closed).
+    pub first_deadline: Option<Millis>,
+    /// Resolves (with an error) when the connection closes: the timer task's cue to end.
+    pub closed: oneshot::Receiver<()>,
+}
+
+/// One session's part of the server, released whole when the session ends.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub version: ProtocolVersion,
+    /// `subscribe` topics: bounded by the tool limits, dropped with the session.
+    pub listeners: BTreeSet<String>,
+    /// `monitor` tools running.
+    pub monitors: usize,
+    pub cache: Lru,
+    /// One per stream of the store in this session.
+    routes: BTreeMap<StreamNo, Route>,
+    standalone: Option<StreamNo>,
+    /// Every connection of the session that the server still tracks.
+    pipes: BTreeSet<PipeId>,
+    /// Never sent on: dropped with the session, which wakes and ends every task of the session.
+    ended: watch::Sender<()>,
+}
+
+/// The server's side of one stream.
+///
+/// Invariants: `backlog` is empty while no connection is attached; a producer appends only
+/// while `backlog` is empty, so the backlog holds at most a resume's replay and the priming
+/// frames plus one frame refused at the high-water mark, and events reach the connection in
+/// log order.
+#[derive(Debug)]
+struct Route {
+    kind: StreamKind,
+    /// The connection taking this stream's events.
+    pipe: Option<PipeId>,
+    /// Frames (already logged) waiting for room in the connection, oldest first.
+    backlog: VecDeque<Bytes>,
+    /// Producers waiting for the backlog to drain.
+    writers: Vec<Waker>,
+    /// The request has sent its response: no more events will come.
+    done: bool,
+}
+
+impl Route {
+    fn new(kind: StreamKind) -> Self {
+        Self {
+            kind,
+            pipe: None,
+            backlog: VecDeque::new(),
+            writers: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn wait(&mut self, waker: &Waker) {
+        if !self.writers.iter().any(|writer| writer.will_wake(waker)) {
+            self.writers.push(waker.clone());
+        }
+    }
+
+    fn wake_writers(&mut self) {
+        for writer in self.writers.drain(..) {
+            writer.wake();
+        }
+    }
+
+    /// A finished request whose client went away: kept only so that it can be resumed.
+    fn is_retained(&self) -> bool {
+        self.kind == StreamKind::Request && self.done && self.pipe.is_none()
+    }
+}
+
+/// One connection.
+#[derive(Debug)]
+struct Pipe {
+    session: SessionId,
+    stream: StreamNo,
+    bounded: BoundedStream,
+    /// The body waiting for bytes.
+    reader: Option<Waker>,
+    /// Dropped when the bounded stream closes, which ends the timer task.
+    closed: Option<oneshot::Sender<()>>,
+}
+
+impl Pipe {
+    fn wake_reader(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            reader.wake();
+        }
+    }
+}
+
+/// Everything the server holds.
+///
+/// Invariants: `sessions` holds exactly the store's live sessions once any method returns
+/// (sessions the store ended are released by `reconcile`); each session's routes are exactly
+/// its streams in the store; each pipe is in its session's `pipes`; a retained stream count
+/// per session never exceeds `retained_streams` once a method returns.
+#[derive(Debug)]
+pub(crate) struct State {
+    store: SessionStore,
+    /// What the connections' bounded streams hold.
+    ledger: Ledger,
+    sessions: BTreeMap<SessionId, Session>,
+    pipes: BTreeMap<PipeId, Pipe>,
+    next_pipe: u64,
+    stream_config: StreamConfig,
+    retained_streams: usize,
+    cache_capacity: usize,
+    /// The encoded `retry` field that 2025-11-25 streams start with.
+    retry_frame: Bytes,
+}
+
+impl State {
+    pub fn new(config: &ServerConfig) -> Result<Self, EntropyError> {
+        let mut retry_frame = BytesMut::new();
+        Frame {
+            retry: Some(config.retry.0),
+            ..Frame::default()
+        }
+        .encode(&mut retry_frame)
+        .expect("a frame with only a retry field has no text to refuse");
+        Ok(Self {
+            store: SessionStore::new(config.session, config.entropy)?,
+            ledger: Ledger::new(),
+            sessions: BTreeMap::new(),
+            pipes: BTreeMap::new(),
+            next_pipe: 0,
+            stream_config: config.stream,
+            retained_streams: config.retained_streams,
+            cache_capacity: config.tools.cache_capacity,
+            retry_frame: retry_frame.freeze(),
+        })
+    }
+
+    // Sessions.
+
+    /// Creates a session speaking `version`; returns its id and its end signal (for its
+    /// tasks).
+    pub fn create_session(
+        &mut self,
+        version: ProtocolVersion,
+        now: Millis,
+    ) -> Result<(SessionId, watch::Receiver<()>), SessionError> {
+        let created = self.store.create_session(now);
+        // Creating may have ended expired sessions, or evicted the idlest.
+        self.reconcile();
+        let id = created?;
+        let (ended, signal) = watch::channel(());
+        self.sessions.insert(
+            id,
+            Session {
+                version,
+                listeners: BTreeSet::new(),
+                monitors: 0,
+                cache: Lru::new(self.cache_capacity),
+                routes: BTreeMap::new(),
+                standalone: None,
+                pipes: BTreeSet::new(),
+                ended,
+            },
+        );
+        Ok((id, signal))
+    }
+
+    /// The live session `id`, marked active at `now`; `None` if it never existed or has ended
+    /// (a session idle past its timeout ends here).
+    pub fn touch(&mut self, id: &SessionId, now: Millis) -> Option<&mut Session> {
+        if !self.store.touch(id, now) {
+            self.reconcile();
+            return None;
+        }
+        self.sessions.get_mut(id)
+    }
+
+    /// The live session `id`, untouched.
+    pub fn session(&mut self, id: &SessionId) -> Option<&mut Session> {
+        self.sessions.get_mut(id)
+    }
+
+    /// The signal that resolves when session `id` ends.
+    pub fn ended_signal(&self, id: &SessionId) -> Option<watch::Receiver<()>> {
+        self.sessions
+            .get(id)
+            .map(|session| session.ended.subscribe())
+    }
+
+    pub fn expires_at(&self, id: &SessionId) -> Option<Millis> {
+        self.store.expires_at(id)
+    }
+
+    /// Ends every session idle at `now`.
+    pub fn expire_idle(&mut self, now: Millis) {
+        self.store.expire_idle(now);
+        self.reconcile();
+    }
+
+    /// Ends session `id` (DELETE); false if it was not live.
+    pub fn end_session(&mut self, id: &SessionId, now: Millis) -> bool {
+        let ended = self.store.end_session(id, now).is_ok();
+        self.reconcile();
+        ended
+    }
+
+    /// Ends every session.
+    pub fn end_all(&mut self, now: Millis) {
+        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for id in &ids {
+            // A session that expired meanwhile is ended by the store all the same.
+            let _ = self.store.end_session(id, now);
+        }
+        self.reconcile();
+    }
+
+    /// Releases the server's part of every session the store has ended (deleted, expired or
+    /// evicted): its connections are aborted (the writer went away), and dropping the session
+    /// drops its end signal, which ends its tasks.
+    fn reconcile(&mut self) {
+        if self.store.session_count() == self.sessions.len() {
+            return;
+        }
+        let ended: Vec<SessionId> = self
+            .sessions
+            .keys()
+            .filter(|id| self.store.expires_at(id).is_none())
+            .copied()
+            .collect();
+        for id in ended {
+            let Some(mut session) = self.sessions.remove(&id) else {
+                continue;
+            };
+            for pipe in &session.pipes {
+                if let Some(mut pipe) = self.pipes.remove(pipe) {
+                    pipe.bounded.abort(&mut self.ledger);
+                    pipe.wake_reader();
+                }
+            }
+            for route in session.routes.values_mut() {
+                route.wake_writers();
+            }
+        }
+    }
+
+    // Streams.
+
+    /// Opens a request's response stream, closing the session's oldest retained stream first
+    /// if it is at its stream limit.
+    pub fn open_request_stream(
+        &mut self,
+        id: &SessionId,
+        now: Millis,
+    ) -> Result<StreamNo, SessionError> {
+        self.make_room(id, now);
+        self.open_stream(id, StreamKind::Request, now)
+    }
+
+    /// The session's standalone stream (opened on first use), for a new connection; refused
+    /// while it has a live connection.
+    pub fn standalone_stream(
+        &mut self,
+        id: &SessionId,
+        now: Millis,
+    ) -> Result<StreamNo, SessionError> {
+        let session = self.sessions.get(id).ok_or(SessionError::UnknownSession)?;
+        match session.standalone {
+            Some(stream) => match session.routes.get(&stream) {
+                Some(route) if route.pipe.is_some() => Err(SessionError::StandaloneStreamOpen),
+                _ => Ok(stream),
+            },
+            None => {
+                self.make_room(id, now);
+                self.open_stream(id, StreamKind::Standalone, now)
+            }
+        }
+    }
+
+    /// The logged frames strictly after `last_event_id`, and their stream, for a new
+    /// connection; refused as the model refuses, or while that stream has a live connection.
+    pub fn resume(
+        &mut self,
+        id: &SessionId,
+        last_event_id: &str,
+        now: Millis,
+    ) -> Result<(StreamNo, Vec<Bytes>), Refusal> {
+        let replay = self.store.resume(id, last_event_id, now).map(|replay| {
+            let stream = replay.stream();
+            (stream, replay.map(|event| event.frame().clone()).collect())
+        });
+        let (stream, frames) = match replay {
+            Ok(replay) => replay,
+            Err(error) => {
+                self.reconcile();
+                return Err(error.into());
+            }
+        };
+        match self.route(id, stream) {
+            None => Err(Refusal::StreamEnded),
+            Some(route) if route.pipe.is_some() => Err(Refusal::StreamConnected),
+            Some(_) => Ok((stream, frames)),
+        }
+    }
+
+    /// Attaches a new connection to `stream`: `replay` first, then (from 2025-11-25) a
+    /// priming event (a fresh id, empty data) and the `retry` field, then what producers send.
+    pub fn connect(
+        &mut self,
+        id: &SessionId,
+        stream: StreamNo,
+        replay: Vec<Bytes>,
+        now: Millis,
+    ) -> Result<Connected, Refusal> {
+        let pipe = PipeId(self.next_pipe);
+        let session = self.sessions.get_mut(id).ok_or(Refusal::SessionUnknown)?;
+        let route = session
+            .routes
+            .get_mut(&stream)
+            .ok_or(Refusal::StreamEnded)?;
+        if route.pipe.is_some() {
+            return Err(Refusal::StreamConnected);
+        }
+        self.next_pipe += 1;
+        route.pipe = Some(pipe);
+        route.backlog = replay.into();
+        session.pipes.insert(pipe);
+        if session.version.primes_streams() {
+            if let Ok(priming) = self.store.append(id, stream, "", now) {
+                route.backlog.push_back(priming.frame);
+            }
+            route.backlog.push_back(self.retry_frame.clone());
+        }
+        let (closed, closed_signal) = oneshot::channel();
+        self.pipes.insert(
+            pipe,
+            Pipe {
+                session: *id,
+                stream,
+                bounded: BoundedStream::open(self.stream_config, &mut self.ledger, now),
+                reader: None,
+                closed: Some(closed),
+            },
+        );
+        self.flush(id, stream, now);
+        let first_deadline = self
+            .pipes
+            .get(&pipe)
+            .and_then(|pipe| pipe.bounded.next_deadline());
+        Ok(Connected {
+            pipe,
+            first_deadline,
+            closed: closed_signal,
+        })
+    }
+
+    /// The request on `stream` has sent its response: its connection finishes once the
+    /// backlog is delivered; without a connection the stream is retained for resumption.
+    pub fn finish_request(&mut self, id: &SessionId, stream: StreamNo, now: Millis) {
+        let Some(route) = self.route_mut(id, stream) else {
+            return;
+        };
+        route.done = true;
+        if route.pipe.is_some() {
+            self.flush(id, stream, now);
+        } else {
+            self.enforce_retention(id, now);
+        }
+    }
+
+    // Producers.
+
+    /// A producer's event carrying `data` (untrusted text, encoded by the model's safe
+    /// encoder): appended to the stream's log with a fresh id and offered to its connection.
+    /// While earlier frames still wait for room, the producer waits (`Pending`, woken when the
+    /// backlog drains), so at most one frame waits beyond the high-water mark.
+    pub fn emit(
+        &mut self,
+        id: &SessionId,
+        target: Target,
+        data: &str,
+        now: Millis,
+        waker: &Waker,
+    ) -> Poll<Result<(), Gone>> {
+        let Some(session) = self.sessions.get_mut(id) else {
+            return Poll::Ready(Err(Gone));
+        };
+        let stream = match (target, session.standalone) {
+            (Target::Stream(stream), _) | (Target::Standalone, Some(stream)) => stream,
+            (Target::Standalone, None) => return Poll::Ready(Ok(())),
+        };
+        let Some(route) = session.routes.get_mut(&stream) else {
+            return Poll::Ready(Err(Gone));
+        };
+        if !route.backlog.is_empty() {
+            route.wait(waker);
+            return Poll::Pending;
+        }
+        let appended = match self.store.append(id, stream, data, now) {
+            Ok(appended) => appended,
+            Err(_) => {
+                self.reconcile();
+                return Poll::Ready(Err(Gone));
+            }
+        };
+        if route.pipe.is_some() {
+            route.backlog.push_back(appended.frame);
+            self.flush(id, stream, now);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    // Connections.
+
+    /// Reads for the body of `pipe`: bytes, `Pending` (the waker is kept), or `None` at the
+    /// end, when the connection is forgotten.
+    pub fn read(&mut self, pipe: PipeId, now: Millis, waker: &Waker) -> Poll<Option<Bytes>> {
+        let Some(connection) = self.pipes.get_mut(&pipe) else {
+            return Poll::Ready(None);
+        };
+        // The reader is polling now: nothing below needs to wake it.
+        connection.reader = None;
+        let (id, stream) = (connection.session, connection.stream);
+        self.flush_attached(&id, stream, pipe, now);
+        let Some(connection) = self.pipes.get_mut(&pipe) else {
+            return Poll::Ready(None);
+        };
+        let size = connection.bounded.held_bytes().clamp(MIN_READ, MAX_READ);
+        let mut buffer = BytesMut::zeroed(size);
+        match connection.bounded.read(&mut self.ledger, now, &mut buffer) {
+            Read::Data(read) => {
+                buffer.truncate(read);
+                // The read made room: frames waiting for it move in.
+                self.flush_attached(&id, stream, pipe, now);
+                self.settle(pipe, now);
+                Poll::Ready(Some(buffer.freeze()))
+            }
+            Read::Pending => {
+                connection.reader = Some(waker.clone());
+                self.settle(pipe, now);
+                Poll::Pending
+            }
+            Read::End(_) => {
+                self.forget(pipe, now);
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    /// Applies the deadlines of `pipe` at `now`, as its timer fires; returns the next deadline
+    /// (`None` once the connection is closed or forgotten).
+    pub fn tick(&mut self, pipe: PipeId, now: Millis) -> Option<Millis> {
+        let connection = self.pipes.get_mut(&pipe)?;
+        let was_closed = connection.bounded.is_closed();
+        connection.bounded.tick(&mut self.ledger, now);
+        if !was_closed && connection.bounded.is_closed() {
+            connection.wake_reader();
+        }
+        let next = connection.bounded.next_deadline();
+        self.settle(pipe, now);
+        next
+    }
+
+    /// The body of `pipe` is gone (dropped, or read to the end): a stream still open is
+    /// cancelled (the reader went away), and the connection is forgotten. The request itself
+    /// goes on: its events keep going to the log, for resumption.
+    pub fn forget(&mut self, pipe: PipeId, now: Millis) {
+        let Some(connection) = self.pipes.get_mut(&pipe) else {
+            return;
+        };
+        connection.bounded.cancel(&mut self.ledger);
+        let id = connection.session;
+        self.settle(pipe, now);
+        self.pipes.remove(&pipe);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.pipes.remove(&pipe);
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snapshot = Snapshot {
+            sessions: self.sessions.len(),
+            streams: self.store.stream_count(),
+            logged_events: self.store.logged_events(),
+            connections: self.pipes.len(),
+            session_ledger: self.store.ledger().into(),
+            stream_ledger: (&self.ledger).into(),
+            ..Snapshot::default()
+        };
+        for pipe in self.pipes.values() {
+            let held = pipe.bounded.held_bytes();
+            snapshot.open_connections += usize::from(!pipe.bounded.is_closed());
+            snapshot.held_bytes += held;
+            snapshot.max_held_bytes = snapshot.max_held_bytes.max(held);
+        }
+        for session in self.sessions.values() {
+            snapshot.listeners += session.listeners.len();
+            snapshot.monitors += session.monitors;
+            snapshot.cache_entries += session.cache.len();
+            snapshot.backlog_frames += session
+                .routes
+                .values()
+                .map(|route| route.backlog.len())
+                .sum::<usize>();
+        }
+        snapshot
+    }
+
+    // Internals.
+
+    fn route(&self, id: &SessionId, stream: StreamNo) -> Option<&Route> {
+        self.sessions.get(id)?.routes.get(&stream)
+    }
+
+    fn route_mut(&mut self, id: &SessionId, stream: StreamNo) -> Option<&mut Route> {
+        self.sessions.get_mut(id)?.routes.get_mut(&stream)
+    }
+
+    fn open_stream(
+        &mut self,
+        id: &SessionId,
+        kind: StreamKind,
+        now: Millis,
+    ) -> Result<StreamNo, SessionError> {
+        let opened = self.store.open_stream(id, kind, now);
+        self.reconcile();
+        let stream = opened?;
+        let session = self
+            .sessions
+            .get_mut(id)
+            .ok_or(SessionError::UnknownSession)?;
+        session.routes.insert(stream, Route::new(kind));
+        if kind == StreamKind::Standalone {
+            session.standalone = Some(stream);
+        }
+        Ok(stream)
+    }
+
+    /// Closes the oldest retained stream if the session is at its stream limit.
+    fn make_room(&mut self, id: &SessionId, now: Millis) {
+        let limit = self.store.config().max_streams;
+        let Some(session) = self.sessions.get(id) else {
+            return;
+        };
+        if session.routes.len() < limit {
+            return;
+        }
+        let oldest = session
+            .routes
+            .iter()
+            .find(|(_, route)| route.is_retained())
+            .map(|(&stream, _)| stream);
+        if let Some(stream) = oldest {
+            self.close_stream(id, stream, now);
+        }
+    }
+
+    /// Closes the oldest retained streams beyond the retention limit.
+    fn enforce_retention(&mut self, id: &SessionId, now: Millis) {
+        loop {
+            let Some(session) = self.sessions.get(id) else {
+                return;
+            };
+            let mut retained = session
+                .routes
+                .iter()
+                .filter(|(_, route)| route.is_retained())
+                .map(|(&stream, _)| stream);
+            let Some(oldest) = retained.next() else {
+                return;
+            };
+            // `oldest` and the rest: within the limit while the rest are fewer than it.
+            if retained.count() < self.retained_streams {
+                return;
+            }
+            self.close_stream(id, oldest, now);
+        }
+    }
+
+    /// Closes a stream in the store and forgets its route (its log is released).
+    fn close_stream(&mut self, id: &SessionId, stream: StreamNo, now: Millis) {
+        if let Some(session) = self.sessions.get_mut(id) {
+            session.routes.remove(&stream);
+            if session.standalone == Some(stream) {
+                session.standalone = None;
+            }
+        }
+        let _ = self.store.close_stream(id, stream, now);
+        self.reconcile();
+    }
+
+    /// Flushes `stream` if `pipe` is the connection attached to it.
+    fn flush_attached(&mut self, id: &SessionId, stream: StreamNo, pipe: PipeId, now: Millis) {
+        if self.route(id, stream).and_then(|route| route.pipe) == Some(pipe) {
+            self.flush(id, stream, now);
+        }
+    }
+
+    /// Moves the route's backlog into its connection while there is room, finishes the
+    /// connection once a done route's backlog is empty, and settles the connection.
+    fn flush(&mut self, id: &SessionId, stream: StreamNo, now: Millis) {
+        let Some(route) = self
+            .sessions
+            .get_mut(id)
+            .and_then(|session| session.routes.get_mut(&stream))
+        else {
+            return;
+        };
+        let Some(connection) = route.pipe.and_then(|pipe| self.pipes.get_mut(&pipe)) else {
+            route.pipe = None;
+            route.backlog.clear();
+            route.wake_writers();
+            return;
+        };
+        let was_ended = connection.bounded.end_reason().is_some();
+        let mut delivered = false;
+        while let Some(frame) = route.backlog.front() {
+            match connection
+                .bounded
+                .offer(&mut self.ledger, now, frame.clone())
+            {
+                Ok(Offer::Accepted) => {
+                    route.backlog.pop_front();
+                    delivered = true;
+                }
+                Ok(Offer::Backpressure | Offer::CapReached) | Err(OfferError::Ended { .. }) => {
+                    break
+                }
+                Err(OfferError::ChunkTooLarge { .. }) => {
+                    // A validated configuration sends no such event; should one come, the
+                    // connection cannot carry it, and ends rather than skip it.
+                    connection.bounded.abort(&mut self.ledger);
+                    break;
+                }
+            }
+        }
+        if route.done && route.backlog.is_empty() {
+            connection.bounded.finish(&mut self.ledger, now);
+        }
+        if delivered || (!was_ended && connection.bounded.end_reason().is_some()) {
+            connection.wake_reader();
+        }
+        if route.backlog.is_empty() {
+            route.wake_writers();
+        }
+        if let Some(pipe) = route.pipe {
+            self.settle(pipe, now);
+        }
+    }
+
+    /// Applies what a connection's state means for its stream: a connection that takes no
+    /// more offers is detached (its backlog dropped: those frames are in the log), except a
+    /// finished one still delivering the response; a closed one ends its timer task; a
+    /// response read to the end closes its stream, and an undelivered one is retained.
+    fn settle(&mut self, pipe: PipeId, now: Millis) {
+        let Some(connection) = self.pipes.get_mut(&pipe) else {
+            return;
+        };
+        let Some(reason) = connection.bounded.end_reason() else {
+            return;
+        };
+        let closed = connection.bounded.is_closed();
+        if closed {
+            connection.closed = None;
+        }
+        if reason == EndReason::Finished && !closed {
+            return;
+        }
+        let (id, stream) = (connection.session, connection.stream);
+        if let Some(route) = self.route_mut(&id, stream) {
+            if route.pipe == Some(pipe) {
+                route.pipe = None;
+                route.backlog.clear();
+                route.wake_writers();
+            }
+            if reason == EndReason::Finished && route.is_retained() {
+                self.close_stream(&id, stream, now);
+                return;
+            }
+        }
+        self.enforce_retention(&id, now);
+    }
+}

@@ -1,0 +1,290 @@
+//! The five tools: `echo`, `stream`, `fetch_cached`, `subscribe` and `monitor`.
+//!
+//! Everything a tool keeps lives in its session ([`super::state::Session`]) and is bounded by
+//! [`ToolLimits`]; everything a tool sends goes through [`emit`], so through the model's safe
+//! encoder with a session-minted id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::config::ToolLimits;
+use super::methods::Failure;
+use super::rpc::{self, Request, RpcError};
+use super::shared::Shared;
+use super::state::{Gone, Target};
+use super::tasks::{emit, spawn_in_session, TaskKind};
+use crate::model::{SessionId, StreamNo};
+
+/// The `subscribe` topic that matches every key.
+const ANY_TOPIC: &str = "*";
+
+pub(crate) fn list() -> Value {
+    let count = json!({ "type": "integer", "minimum": 0 });
+    json!({ "tools": [
+        {
+            "name": "echo",
+            "description": "Returns its text argument.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "text": { "type": "string" } },
+                "required": ["text"],
+            },
+        },
+        {
+            "name": "stream",
+            "description": "Sends `count` progress notifications carrying `size` filler bytes, `delay_ms` apart, then its result.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "count": count, "size": count, "delay_ms": count },
+            },
+        },
+        {
+            "name": "fetch_cached",
+            "description": "Returns the content for `key` from the session's bounded LRU cache, or fetches it; a fetch notifies the session's listeners for the key on the standalone stream.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "key": { "type": "string" } },
+                "required": ["key"],
+            },
+        },
+        {
+            "name": "subscribe",
+            "description": "Registers a listener for `topic` (a fetch_cached key, or \"*\" for all) on the session's standalone stream.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "topic": { "type": "string" } },
+            },
+        },
+        {
+            "name": "monitor",
+            "description": "Sends `count` log notifications on the session's standalone stream, `interval_ms` apart.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "count": count, "interval_ms": count },
+            },
+        },
+    ]})
+}
+
+/// Runs `tools/call`. Unknown tools and bad arguments are JSON-RPC errors (invalid params);
+/// a limit reached is a tool result with `isError`.
+pub(crate) async fn call(
+    shared: &Arc<Shared>,
+    id: SessionId,
+    stream: StreamNo,
+    request: &Request,
+) -> Result<Value, Failure> {
+    let name = request
+        .params
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params("`name` must be a string"))?;
+    let no_arguments = Map::new();
+    let args = match request.params.get("arguments") {
+        None => &no_arguments,
+        Some(Value::Object(args)) => args,
+        Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object").into()),
+    };
+    let limits = &shared.config.tools;
+    match name {
+        "echo" => Ok(text_result(text(args, "text")?)),
+        "stream" => {
+            let token = progress_token(request);
+            stream_tool(shared, id, stream, token, args, limits).await
+        }
+        "fetch_cached" => fetch_cached(shared, id, args, limits).await,
+        "subscribe" => subscribe(shared, id, args, limits),
+        "monitor" => monitor(shared, id, args, limits),
+        _ => Err(RpcError::invalid_params("unknown tool").into()),
+    }
+}
+
+/// The request's `_meta.progressToken`, or its id when it gave none.
+fn progress_token(request: &Request) -> Value {
+    request
+        .params
+        .get("_meta")
+        .and_then(|meta| meta.get("progressToken"))
+        .filter(|token| token.is_string() || token.is_number())
+        .unwrap_or(&request.id)
+        .clone()
+}
+
+async fn stream_tool(
+    shared: &Shared,
+    id: SessionId,
+    stream: StreamNo,
+    token: Value,
+    args: &Map<String, Value>,
+    limits: &ToolLimits,
+) -> Result<Value, Failure> {
+    let count = number(args, "count", 3, limits.max_events)?;
+    let size = number(args, "size", 16, limits.max_progress_bytes as u64)?;
+    let delay = number(args, "delay_ms", 0, limits.max_delay.0)?;
+    let filler = "x".repeat(usize::try_from(size).unwrap_or(0));
+    for progress in 1..=count {
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        let params = json!({
+            "progressToken": token,
+            "progress": progress,
+            "total": count,
+            "message": filler,
+        });
+        let note = rpc::notification("notifications/progress", params);
+        emit(shared, id, Target::Stream(stream), &note).await?;
+    }
+    Ok(text_result(&format!("sent {count} progress notifications")))
+}
+
+async fn fetch_cached(
+    shared: &Shared,
+    id: SessionId,
+    args: &Map<String, Value>,
+    limits: &ToolLimits,
+) -> Result<Value, Failure> {
+    let key = key(args, "key", None, limits)?;
+    let (hit, content, notify) = {
+        let mut state = shared.lock();
+        let session = state.session(&id).ok_or(Gone)?;
+        match session.cache.get(key) {
+            Some(content) => (true, content.to_owned(), false),
+            None => {
+                let content = format!("content of {key}");
+                session.cache.insert(key.to_owned(), content.clone());
+                let listening = [key, ANY_TOPIC]
+                    .iter()
+                    .any(|topic| session.listeners.contains(*topic));
+                (false, content, listening)
+            }
+        }
+    };
+    if notify {
+        let params = json!({ "level": "info", "logger": "subscribe", "data": { "fetched": key } });
+        let note = rpc::notification("notifications/message", params);
+        emit(shared, id, Target::Standalone, &note).await?;
+    }
+    let outcome = if hit { "hit" } else { "miss" };
+    Ok(text_result(&format!("{outcome}: {content}")))
+}
+
+fn subscribe(
+    shared: &Shared,
+    id: SessionId,
+    args: &Map<String, Value>,
+    limits: &ToolLimits,
+) -> Result<Value, Failure> {
+    let topic = key(args, "topic", Some(ANY_TOPIC), limits)?;
+    let mut state = shared.lock();
+    let session = state.session(&id).ok_or(Gone)?;
+    if session.listeners.contains(topic) {
+        return Ok(text_result(&format!("already subscribed to {topic}")));
+    }
+    if session.listeners.len() >= limits.max_listeners {
+        let limit = limits.max_listeners;
+        return Ok(tool_error(&format!(
+            "the session holds its {limit} listeners"
+        )));
+    }
+    session.listeners.insert(topic.to_owned());
+    Ok(text_result(&format!("subscribed to {topic}")))
+}
+
+fn monitor(
+    shared: &Arc<Shared>,
+    id: SessionId,
+    args: &Map<String, Value>,
+    limits: &ToolLimits,
+) -> Result<Value, Failure> {
+    let count = number(args, "count", 3, limits.max_events)?;
+    let interval = number(args, "interval_ms", 1000, limits.max_delay.0)?;
+    let ended = {
+        let mut state = shared.lock();
+        let session = state.session(&id).ok_or(Gone)?;
+        if session.monitors >= limits.max_monitors {
+            let limit = limits.max_monitors;
+            return Ok(tool_error(&format!(
+                "the session runs its {limit} monitors"
+            )));
+        }
+        session.monitors += 1;
+        state.ended_signal(&id).ok_or(Gone)?
+    };
+    let task = run_monitor(Arc::clone(shared), id, count, interval);
+    spawn_in_session(shared, TaskKind::Monitor, ended, task);
+    Ok(text_result(&format!(
+        "monitor started: {count} events every {interval} ms"
+    )))
+}
+
+/// The body of a `monitor` task: `count` notifications on the standalone stream (dropped
+/// while the session has none), `interval` apart.
+async fn run_monitor(shared: Arc<Shared>, id: SessionId, count: u64, interval: u64) {
+    for tick in 1..=count {
+        tokio::time::sleep(Duration::from_millis(interval)).await;
+        let params =
+            json!({ "level": "info", "logger": "monitor", "data": { "tick": tick, "of": count } });
+        let note = rpc::notification("notifications/message", params);
+        if emit(&shared, id, Target::Standalone, &note).await.is_err() {
+            return;
+        }
+    }
+    let mut state = shared.lock();
+    if let Some(session) = state.session(&id) {
+        session.monitors = session.monitors.saturating_sub(1);
+    }
+}
+
+fn text_result(text: &str) -> Value {
+    json!({ "content": [{ "type": "text", "text": text }], "isError": false })
+}
+
+fn tool_error(text: &str) -> Value {
+    json!({ "content": [{ "type": "text", "text": text }], "isError": true })
+}
+
+/// A required string argument.
+fn text<'a>(args: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params(format!("`{name}` must be a string")))
+}
+
+/// A string argument of at most `max_key_bytes` (`default` when absent, if given).
+fn key<'a>(
+    args: &'a Map<String, Value>,
+    name: &str,
+    default: Option<&'a str>,
+    limits: &ToolLimits,
+) -> Result<&'a str, RpcError> {
+    let value = match (args.get(name), default) {
+        (None, Some(default)) => default,
+        _ => text(args, name)?,
+    };
+    if value.len() > limits.max_key_bytes {
+        let max = limits.max_key_bytes;
+        return Err(RpcError::invalid_params(format!(
+            "`{name}` is longer than {max} bytes"
+        )));
+    }
+    Ok(value)
+}
+
+/// A non-negative integer argument of at most `max` (`default` when absent).
+fn number(args: &Map<String, Value>, name: &str, default: u64, max: u64) -> Result<u64, RpcError> {
+    let value = match args.get(name) {
+        None => default,
+        Some(value) => value.as_u64().ok_or_else(|| {
+            RpcError::invalid_params(format!("`{name}` must be a non-negative integer"))
+        })?,
+    };
+    if value > max {
+        return Err(RpcError::invalid_params(format!(
+            "`{name}` is over its maximum of {max}"
+        )));
+    }
+    Ok(value)
+}

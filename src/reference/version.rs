@@ -1,0 +1,50 @@
+//! The protocol versions the reference server speaks.
+
+use std::fmt;
+
+/// A Streamable HTTP protocol revision this server supports, negotiated at initialize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProtocolVersion {
+    V2025_03_26,
+    V2025_06_18,
+    V2025_11_25,
+}
+
+impl ProtocolVersion {
+    /// Every supported version, oldest first.
+    pub const ALL: [ProtocolVersion; 3] = [
+        ProtocolVersion::V2025_03_26,
+        ProtocolVersion::V2025_06_18,
+        ProtocolVersion::V2025_11_25,
+    ];
+
+    /// What the server offers when the client asks for a version it does not support.
+    pub const LATEST: ProtocolVersion = ProtocolVersion::V2025_11_25;
+
+    /// Reads a version string exactly as the specification writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|version| version.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolVersion::V2025_03_26 => "2025-03-26",
+            ProtocolVersion::V2025_06_18 => "2025-06-18",
+            ProtocolVersion::V2025_11_25 => "2025-11-25",
+        }
+    }
+
+    /// Whether each new SSE stream starts with a priming event (an id and empty data) and a
+    /// `retry` field (from 2025-11-25).
+    pub fn primes_streams(self) -> bool {
+        self >= ProtocolVersion::V2025_11_25
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
