@@ -19,7 +19,7 @@ use mcp_transport_fuzz::model::{
 use mcp_transport_fuzz::sse::Frame;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, TestError, TestRunner};
+use proptest::test_runner::{Config, TestError, TestRng, TestRunner};
 
 /// Runs `property` against a broken variant and panics unless proptest finds a counterexample.
 /// The minimal counterexample is printed (see it with `--nocapture`).
@@ -39,7 +39,9 @@ pub fn expect_counterexample<S>(
         failure_persistence: None,
         ..defaults
     };
-    match TestRunner::new(config).run(&strategy, property) {
+    // A fixed seed: whether a broken variant is caught must never depend on luck.
+    let rng = TestRng::deterministic_rng(config.rng_algorithm);
+    match TestRunner::new_with_rng(config, rng).run(&strategy, property) {
         Err(TestError::Fail(reason, input)) => {
             eprintln!("{fault:?} caught: {reason}\n  minimal input: {input:?}")
         }
