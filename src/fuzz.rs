@@ -10,12 +10,15 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::chunking::cut_cycling;
 #[cfg(feature = "peers")]
 pub use crate::differential::{encoder_differential, sse_differential};
+pub use models::{bounded_stream, session_resume};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::sse::{
     decode_chunks, DecodeError, Decoder, Event, Frame, Limits, Policy, RawBlock, RawDecoder,
     Record, RecordRef,
 };
+
+mod models;
 
 /// Limits small enough that fuzzing reaches the over-limit paths quickly.
 pub const FUZZ_LIMITS: Limits = Limits {
@@ -30,6 +33,8 @@ pub type FuzzBody = fn(&[u8]);
 pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("sse_decode", sse_decode),
     ("sse_roundtrip", sse_roundtrip),
+    ("bounded_stream", bounded_stream),
+    ("session_resume", session_resume),
     #[cfg(feature = "peers")]
     ("sse_differential", sse_differential),
     #[cfg(feature = "peers")]

@@ -8,7 +8,7 @@
 //! - [`model`]: executable models of a bounded stream and of session-bound resumption, which
 //!   define what "correct" means for the oracles;
 //! - [`scenario`]: the scenario language, transport operations derived from fuzzer bytes;
-//! - [`reference`]: the reference MCP server (Streamable HTTP on the models, as an in-process
+//! - [`mod@reference`]: the reference MCP server (Streamable HTTP on the models, as an in-process
 //!   tower service), which the harness must find clean;
 //! - [`differential`] (feature `peers`, on by default): peer SSE decoders and encoders compared
 //!   with the reference, for the differential fuzz targets.

@@ -10,8 +10,11 @@
 //! Both count what they hold in a [`Ledger`] ([`ledger`]) that must be back at zero once
 //! everything has closed, and both read time only from the caller ([`clock`]): no wall clock,
 //! so the same calls always give the same result. [`Fault`] ([`fault`]) switches on one
-//! deliberately broken variant, to prove that each property can fail.
+//! deliberately broken variant, to prove that each property can fail. [`check`] runs op
+//! sequences against both and checks every invariant, for the property suites and the fuzz
+//! targets alike.
 
+pub mod check;
 pub mod clock;
 mod event_id;
 pub mod fault;

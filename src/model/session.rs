@@ -36,9 +36,7 @@ impl SessionId {
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::with_capacity(Self::TEXT_LEN);
-        lower_hex::push(&mut text, &self.0);
-        f.write_str(&text)
+        lower_hex::with_hex(&self.0, |text| f.write_str(text))
     }
 }
 
@@ -59,7 +57,7 @@ impl fmt::Display for StreamNo {
 }
 
 /// What opened a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, arbitrary::Arbitrary)]
 pub enum StreamKind {
     /// The response stream of one POST request.
     Request,
