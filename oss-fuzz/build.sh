@@ -1,6 +1,6 @@
 #!/bin/bash -eu
 # Builds every fuzz target for OSS-Fuzz / ClusterFuzzLite and fills $OUT with, per target:
-# the binary, X_seed_corpus.zip, X.dict (SSE targets: sse_* and encoder_differential) and X.options.
+# the binary, X_seed_corpus.zip, X.options and, when the options name one, the dictionary.
 # Local check: oss-fuzz/check-build.sh runs this with SRC and OUT in temporary folders.
 cd "$SRC/mcp-transport-fuzz/fuzz"
 cargo fuzz build -O
@@ -10,7 +10,8 @@ for target in $(cargo fuzz list); do
   cp "$bin_dir/$target" "$OUT/"
   (cd "../corpus/$target" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
   cp "options/$target.options" "$OUT/"
-  case "$target" in
-    sse_*|encoder_differential) cp ../corpus/sse.dict "$OUT/$target.dict" ;;
-  esac
+  dict=$(sed -n 's/^dict *= *//p' "options/$target.options")
+  if [ -n "$dict" ]; then
+    cp ../corpus/sse.dict "$OUT/$dict"
+  fi
 done

@@ -12,7 +12,8 @@ RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-nightly} bash "$repo/oss-fuzz/build.sh"
 missing=0
 for target in $(cd "$repo/fuzz" && cargo fuzz list); do
   expected=("$target" "${target}_seed_corpus.zip" "$target.options")
-  case "$target" in sse_*|encoder_differential) expected+=("$target.dict") ;; esac
+  dict=$(sed -n 's/^dict *= *//p' "$repo/fuzz/options/$target.options")
+  if [ -n "$dict" ]; then expected+=("$dict"); fi
   for file in "${expected[@]}"; do
     if [ ! -s "$OUT/$file" ]; then echo "missing from OUT: $file"; missing=1; fi
   done
