@@ -10,7 +10,7 @@ mkdir -p "$SRC" "$OUT"
 ln -s "$repo" "$SRC/mcp-transport-fuzz"
 RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-nightly} bash "$repo/oss-fuzz/build.sh"
 missing=0
-for target in $(cd "$repo/fuzz" && cargo fuzz list); do
+for target in $(cd "$repo/fuzz" && cargo fuzz list | grep -vx harness_fixture); do
   expected=("$target" "${target}_seed_corpus.zip" "$target.options")
   dict=$(sed -n 's/^dict *= *//p' "$repo/fuzz/options/$target.options")
   if [ -n "$dict" ]; then expected+=("$dict"); fi

@@ -10,6 +10,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::chunking::cut_cycling;
 #[cfg(feature = "peers")]
 pub use crate::differential::{encoder_differential, sse_differential};
+pub use harness::{fixture_input, harness_fixture, harness_reference, FIXTURE_ENV};
 pub use models::{bounded_stream, session_resume};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -18,6 +19,7 @@ use crate::sse::{
     Record, RecordRef,
 };
 
+mod harness;
 mod models;
 
 /// Limits small enough that fuzzing reaches the over-limit paths quickly.
@@ -35,11 +37,17 @@ pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("sse_roundtrip", sse_roundtrip),
     ("bounded_stream", bounded_stream),
     ("session_resume", session_resume),
+    ("harness_reference", harness_reference),
     #[cfg(feature = "peers")]
     ("sse_differential", sse_differential),
     #[cfg(feature = "peers")]
     ("encoder_differential", encoder_differential),
 ];
+
+/// The fuzz target over the deliberately vulnerable fixtures. Not in [`TARGETS`]: every run of
+/// it is meant to crash (each crash is a fixture's bug found), so neither the corpus replay
+/// nor continuous fuzzing runs it; `.ci/run` checks that it finds each fixture.
+pub const FIXTURE_TARGET: (&str, FuzzBody) = ("harness_fixture", harness_fixture);
 
 /// `sse_decode`: arbitrary bytes under an arbitrary chunk split.
 ///

@@ -13,12 +13,19 @@
 //! - [`differential`] (feature `peers`, on by default): peer SSE decoders and encoders compared
 //!   with the reference, for the differential fuzz targets.
 
+pub mod alloc;
+pub mod campaign;
 pub mod chunking;
 pub mod commands;
 #[cfg(feature = "peers")]
 pub mod differential;
 pub mod fuzz;
+pub mod harness;
 pub mod model;
+pub mod oracle;
 pub mod reference;
+pub mod report;
 pub mod scenario;
 pub mod sse;
+pub mod target;
+pub mod trace;

@@ -4,9 +4,15 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mcp_transport_fuzz::campaign::Budget;
 use mcp_transport_fuzz::chunking::Chunking;
+use mcp_transport_fuzz::commands::harness::{self, Listing, RunOptions};
 use mcp_transport_fuzz::commands::{self, sse::View, Exit};
+use mcp_transport_fuzz::harness::TargetSpec;
+use mcp_transport_fuzz::oracle::Oracle;
 use mcp_transport_fuzz::sse::Limits;
 
 #[derive(Parser)]
@@ -24,6 +30,65 @@ enum Command {
     /// The reference event-stream codec.
     #[command(subcommand)]
     Sse(SseCommand),
+    /// Run generated scenarios against a target and report what the oracles find.
+    Run(RunArgs),
+    /// Re-run reproducer files and say whether each still fails.
+    Replay(ReplayArgs),
+    /// List the fixtures (NAME ORACLE), the targets or the oracles.
+    List {
+        #[arg(value_enum)]
+        what: ListWhat,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// `reference` or `fixture:NAME` (see `list targets`).
+    #[arg(long, default_value = "reference")]
+    target: TargetSpec,
+    /// Stop after this long (e.g. 60s, 10m).
+    #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "scenarios")]
+    duration: Option<Duration>,
+    /// Stop after this many scenarios.
+    #[arg(long, value_name = "N")]
+    scenarios: Option<u64>,
+    /// The seed of the scenario generator: the same seed runs the same scenarios.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Seed inputs (every file of the folder); by default corpus/harness_reference when it
+    /// exists.
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Write one JSON object per line and per deduplicated finding.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Where reproducer files go.
+    #[arg(long, value_name = "DIR", default_value = "findings")]
+    findings_dir: PathBuf,
+    /// Stop as soon as this oracle reports a finding (see `list oracles`).
+    #[arg(long, value_name = "ORACLE", value_parser = parse_oracle)]
+    until: Option<Oracle>,
+}
+
+fn parse_oracle(name: &str) -> Result<Oracle, String> {
+    Oracle::from_name(name).ok_or_else(|| format!("unknown oracle {name:?} (see `list oracles`)"))
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Reproducer files (scenario bytes).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The target to replay against; by default the one each file's sidecar names.
+    #[arg(long)]
+    target: Option<TargetSpec>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListWhat {
+    Fixtures,
+    Targets,
+    Oracles,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +124,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sse(SseCommand::Decode(args)) => run_decode(args, &mut out),
         Command::Sse(SseCommand::Encode) => commands::sse::encode(io::stdin().lock(), &mut out),
+        Command::Run(args) => run(args),
+        Command::Replay(args) => harness::replay(&args.files, args.target, &mut out),
+        Command::List { what } => {
+            let what = match what {
+                ListWhat::Fixtures => Listing::Fixtures,
+                ListWhat::Targets => Listing::Targets,
+                ListWhat::Oracles => Listing::Oracles,
+            };
+            harness::list(what, &mut out).map_err(|e| Exit::Usage(e.to_string()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,6 +162,32 @@ fn run_decode(args: DecodeArgs, out: &mut impl io::Write) -> Result<(), Exit> {
         max_event_bytes: args.max_bytes,
     };
     commands::sse::decode(&input, chunking, view, limits, out)
+}
+
+/// The default seed corpus, relative to the working directory (the repository's root).
+const DEFAULT_CORPUS: &str = "corpus/harness_reference";
+
+fn run(args: RunArgs) -> Result<(), Exit> {
+    let budget = match (args.duration, args.scenarios) {
+        (_, Some(n)) => Budget::Scenarios(n),
+        (Some(duration), None) => Budget::Duration(duration),
+        (None, None) => Budget::Duration(Duration::from_secs(60)),
+    };
+    let corpus = args.corpus.or_else(|| {
+        let default = PathBuf::from(DEFAULT_CORPUS);
+        default.is_dir().then_some(default)
+    });
+    let options = RunOptions {
+        target: args.target,
+        budget,
+        seed: args.seed,
+        corpus,
+        report: args.report,
+        findings_dir: args.findings_dir,
+        until: args.until,
+        progress_every: Duration::from_secs(5),
+    };
+    harness::run(&options, &mut io::stderr().lock()).map(drop)
 }
 
 fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>, Exit> {

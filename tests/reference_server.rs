@@ -332,7 +332,9 @@ async fn the_byte_cap_ends_a_stream_with_one_terminal_event() {
     assert!(events[..events.len() - 1]
         .iter()
         .all(|e| e.event_type == "message"));
-    let terminal = b"event: size_limit\ndata: the stream reached its byte cap\n\n".len();
+    let terminal = mcp_transport_fuzz::model::EndReason::SizeLimit
+        .terminal_event()
+        .len();
     assert!(bytes.len() <= cap + terminal, "{} bytes", bytes.len());
 }
 

@@ -7,7 +7,8 @@ use std::fmt;
 /// Every model call that can be affected by time takes `now: Millis`, so the same calls with the
 /// same instants always give the same result. Arithmetic saturates: an instant never wraps, and
 /// an instant earlier than one already seen reads as "no time has passed".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct Millis(pub u64);
 
 impl Millis {

@@ -104,8 +104,9 @@ impl EndReason {
         }
     }
 
-    /// The encoded terminal event (empty for the reasons that send none), written once by the
-    /// safe encoder and shared by every stream.
+    /// The encoded terminal event (empty for the reasons that send none): an event of type
+    /// [`EndReason::event_type`] whose data is an MCP log notification (`notifications/message`)
+    /// saying why, written once by the safe encoder and shared by every stream.
     pub fn terminal_event(self) -> &'static [u8] {
         match self {
             EndReason::SizeLimit => &TERMINALS[0],
@@ -138,7 +139,15 @@ static TERMINALS: LazyLock<[Vec<u8>; 3]> = LazyLock::new(|| {
     EndReason::WITH_TERMINAL_EVENT.map(|reason| {
         let mut out = Vec::new();
         let event = reason.event_type().unwrap_or_default();
-        Frame::data(reason.message())
+        // A JSON-RPC notification (an MCP log message), so that a client that reads every
+        // event's data as JSON-RPC can read this one too.
+        let data = serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/message",
+            "params": { "level": "warning", "logger": "transport", "data": reason.message() },
+        })
+        .to_string();
+        Frame::data(&data)
             .event(event)
             .encode(&mut out)
             .expect("constant single-line fields always encode");

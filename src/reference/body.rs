@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
+use super::bug::Bug;
 use super::shared::Shared;
 use super::state::PipeId;
 
@@ -16,7 +17,8 @@ use super::state::PipeId;
 /// An SSE body yields what its connection's bounded stream releases, when it is polled:
 /// nothing is produced for it beyond the high-water mark meanwhile. Dropping it is a client
 /// abort: the connection is cancelled and everything it held is released at once (the request
-/// itself goes on, into the stream's log, for resumption).
+/// itself goes on, into the stream's log, for resumption); under [`Bug::NoCancelCleanup`] the
+/// connection is kept instead, until its session ends.
 #[derive(Debug)]
 pub struct ReferenceBody {
     kind: Kind,
@@ -112,7 +114,11 @@ impl Drop for SseBody {
     fn drop(&mut self) {
         if !self.ended {
             let mut state = self.shared.lock();
-            state.forget(self.pipe, self.shared.now());
+            if self.shared.config.bug == Some(Bug::NoCancelCleanup) {
+                state.abandon(self.pipe);
+            } else {
+                state.forget(self.pipe, self.shared.now());
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The reference server's configuration: the models' limits, the tools' bounds, what is allowed.
 
+use super::bug::Bug;
 use crate::model::{Entropy, EntropyError, Fault, Millis, SessionConfig, StreamConfig};
 
 /// Room for a JSON-RPC envelope and an SSE frame around the parts of a message that come from
@@ -62,6 +63,9 @@ pub struct ServerConfig {
     /// `session.fault`, overriding them): the seam the vulnerable fixtures use. `None` is the
     /// correct server.
     pub fault: Option<Fault>,
+    /// One classic bug, switched on in the server itself (see [`Bug`]): the seam of the
+    /// fixtures whose bug is not in a model. `None` is the correct server.
+    pub bug: Option<Bug>,
     /// Hosts (without port, IPv6 in brackets, compared case-insensitively) accepted in `Host`:
     /// the DNS-rebinding check.
     pub allowed_hosts: Vec<String>,
@@ -81,9 +85,9 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// `/mcp`; the models' default limits; OS entropy; no fault; loopback hosts and origins
-    /// (`localhost`, `127.0.0.1`, `[::1]`); 128 KiB bodies within 30 s; 8 retained streams;
-    /// retry 1 s; the default tool limits.
+    /// `/mcp`; the models' default limits; OS entropy; no fault and no bug; loopback hosts
+    /// and origins (`localhost`, `127.0.0.1`, `[::1]`); 128 KiB bodies within 30 s; 8 retained
+    /// streams; retry 1 s; the default tool limits.
     fn default() -> Self {
         let loopback = ["localhost", "127.0.0.1", "[::1]"]
             .map(String::from)
@@ -94,6 +98,7 @@ impl Default for ServerConfig {
             session: SessionConfig::default(),
             entropy: Entropy::Os,
             fault: None,
+            bug: None,
             allowed_hosts: loopback.clone(),
             allowed_origin_hosts: loopback,
             max_request_bytes: 128 << 10,

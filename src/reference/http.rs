@@ -10,12 +10,18 @@
 //! - GET: Accept (406), session (400/404), version (400), then `Last-Event-ID` resumes
 //!   (refusals as in [`super::refusal`]) or the standalone stream opens (409 while connected);
 //! - DELETE: session (400/404), version (400), then the session ends: 200.
+//!
+//! A request body is counted in [`super::Snapshot::uploads`] while it is read. The bugs of
+//! this layer: [`Bug::NoOriginCheck`] skips the Origin check, [`Bug::NoAbortCleanup`] keeps
+//! a failed body, [`Bug::StateAfterDelete`] and [`Bug::DeletedIdAccepted`] change what
+//! DELETE does, [`Bug::GuessableSessionIds`] names sessions by a counter, and
+//! [`Bug::WrongStatusUnknownSession`] answers an unknown session with 400.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -23,15 +29,16 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 
 use super::body::ReferenceBody;
+use super::bug::Bug;
 use super::guard::{self, MCP_SESSION_ID};
 use super::methods;
 use super::refusal::Refusal;
 use super::rpc::{self, Message};
-use super::shared::Shared;
+use super::shared::{Shared, Upload};
 use super::state::Connected;
 use super::tasks::{self, TaskKind};
 use super::version::ProtocolVersion;
-use crate::model::{Millis, SessionId};
+use crate::model::SessionId;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,7 +53,7 @@ where
 {
     Ok(route(&shared, request)
         .await
-        .unwrap_or_else(|refusal| refused(&refusal)))
+        .unwrap_or_else(|refusal| refused(&refusal, shared.config.bug)))
 }
 
 async fn route<B>(
@@ -60,7 +67,9 @@ where
     let (parts, body) = request.into_parts();
     let config = &shared.config;
     guard::host(&parts.headers, &parts.uri, &config.allowed_hosts)?;
-    guard::origin(&parts.headers, &config.allowed_origin_hosts)?;
+    if config.bug != Some(Bug::NoOriginCheck) {
+        guard::origin(&parts.headers, &config.allowed_origin_hosts)?;
+    }
     if parts.uri.path() != config.path {
         return Err(Refusal::NotFound);
     }
@@ -83,8 +92,7 @@ where
 {
     guard::accepts_post(headers)?;
     guard::json_body(headers)?;
-    let config = &shared.config;
-    let body = read_body(body, config.max_request_bytes, config.request_timeout).await?;
+    let body = read_body(shared, headers, body).await?;
     let request = match rpc::parse(&body)? {
         Message::Request(request) if request.method == "initialize" => {
             return initialize(shared, request);
@@ -95,6 +103,7 @@ where
     let id = guard::session_id(headers)?;
     let mut state = shared.lock();
     let now = shared.now();
+    let id = state.resolve(id).ok_or(Refusal::SessionUnknown)?;
     let session = state.touch(&id, now).ok_or(Refusal::SessionUnknown)?;
     guard::protocol_version(headers, session.version)?;
     let Some(request) = request else {
@@ -129,10 +138,11 @@ fn initialize(
     let mut state = shared.lock();
     let now = shared.now();
     let (id, ended) = state.create_session(version, now)?;
+    let public_id = state.public_id(&id);
     let stream = state.open_request_stream(&id, now)?;
     let connected = state.connect(&id, stream, Vec::new(), now)?;
     drop(state);
-    let response = sse(shared, &connected, Some(id));
+    let response = sse(shared, &connected, Some(public_id));
     tasks::spawn_session_timer(shared, id, ended.clone());
     tasks::spawn_stream_timer(shared, connected);
     let answer = methods::answer(Arc::clone(shared), id, stream, request);
@@ -146,12 +156,19 @@ fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<ReferenceBo
     let last_event_id = guard::last_event_id(headers)?;
     let mut state = shared.lock();
     let now = shared.now();
+    let id = state.resolve(id).ok_or(Refusal::SessionUnknown)?;
     let session = state.touch(&id, now).ok_or(Refusal::SessionUnknown)?;
     guard::protocol_version(headers, session.version)?;
     let (stream, replay) = match last_event_id {
         Some(last_event_id) => state.resume(&id, last_event_id, now)?,
         None => (state.standalone_stream(&id, now)?, Vec::new()),
     };
+    if !state.has_stream(&id, stream) {
+        // Only under `Fault::ResumeIgnoresSession`: another session's events, from what acts
+        // as one global log, sent to whoever asked.
+        drop(state);
+        return Ok(replayed(replay));
+    }
     let connected = state.connect(&id, stream, replay, now)?;
     drop(state);
     let response = sse(shared, &connected, None);
@@ -163,25 +180,77 @@ fn delete(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<Referenc
     let id = guard::session_id(headers)?;
     let mut state = shared.lock();
     let now = shared.now();
+    let id = state.resolve(id).ok_or(Refusal::SessionUnknown)?;
     let session = state.touch(&id, now).ok_or(Refusal::SessionUnknown)?;
     guard::protocol_version(headers, session.version)?;
-    state.end_session(&id, now);
+    match shared.config.bug {
+        Some(Bug::DeletedIdAccepted) => {}
+        Some(Bug::StateAfterDelete) => {
+            if let Some(ended) = state.hide_session(&id) {
+                drop(state);
+                tasks::spawn_hidden_keeper(shared, id, ended);
+            }
+        }
+        _ => {
+            state.end_session(&id, now);
+        }
+    }
     Ok(empty(StatusCode::OK))
 }
 
-/// The whole body, at most `limit` bytes, within `timeout`.
-async fn read_body<B>(body: B, limit: usize, timeout: Millis) -> Result<Bytes, Refusal>
+/// The whole body, at most `max_request_bytes`, within `request_timeout`, counted in
+/// `uploads` while it is read. Under [`Bug::NoAbortCleanup`], a body that fails is kept.
+async fn read_body<B>(shared: &Arc<Shared>, headers: &HeaderMap, body: B) -> Result<Bytes, Refusal>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let collect = Limited::new(body, limit).collect();
-    match tokio::time::timeout(Duration::from_millis(timeout.0), collect).await {
+    let upload = Upload::new(shared);
+    let limit = shared.config.max_request_bytes;
+    let timeout = Duration::from_millis(shared.config.request_timeout.0);
+    let mut received = BytesMut::new();
+    match tokio::time::timeout(timeout, receive(body, limit, &mut received)).await {
         Err(_) => Err(Refusal::BodyTimeout),
         Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Refusal::BodyTooLarge { limit }),
-        Ok(Err(_)) => Err(Refusal::BodyFailed),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(_)) => {
+            if shared.config.bug == Some(Bug::NoAbortCleanup) {
+                keep_failed_upload(shared, headers, upload, received.freeze());
+            }
+            Err(Refusal::BodyFailed)
+        }
+        Ok(Ok(())) => Ok(received.freeze()),
     }
+}
+
+/// Appends the data of `body` to `received` until its end, failing beyond `limit` bytes.
+async fn receive<B>(body: B, limit: usize, received: &mut BytesMut) -> Result<(), BoxError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(Limited::new(body, limit));
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            received.extend_from_slice(&data);
+        }
+    }
+    Ok(())
+}
+
+/// [`Bug::NoAbortCleanup`]: a task keeps the partial body of a failed upload (still counted
+/// in `uploads`), parked until the session its `Mcp-Session-Id` names ends, or until the
+/// server's last handle is dropped if it names none.
+fn keep_failed_upload(shared: &Arc<Shared>, headers: &HeaderMap, upload: Upload, partial: Bytes) {
+    let session = guard::session_id(headers).ok().and_then(|named| {
+        let state = shared.lock();
+        state.resolve(named).and_then(|id| state.ended_signal(&id))
+    });
+    let ended = session.unwrap_or_else(|| shared.stopped.clone());
+    let kept = async move {
+        let _kept = (upload, partial);
+        std::future::pending::<()>().await;
+    };
+    tasks::spawn_in_session(shared, TaskKind::Request, ended, kept);
 }
 
 /// 200 with the SSE body of `connected` (and the session id, for initialize).
@@ -202,15 +271,29 @@ fn sse(
     response
 }
 
+/// A finished SSE response of `frames`.
+fn replayed(frames: Vec<Bytes>) -> Response<ReferenceBody> {
+    let mut response = Response::new(ReferenceBody::full(frames.concat().into()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
 fn empty(status: StatusCode) -> Response<ReferenceBody> {
     let mut response = Response::new(ReferenceBody::empty());
     *response.status_mut() = status;
     response
 }
 
-fn refused(refusal: &Refusal) -> Response<ReferenceBody> {
+/// The response to `refusal`, with its status (400 for an unknown session under
+/// [`Bug::WrongStatusUnknownSession`]).
+fn refused(refusal: &Refusal, bug: Option<Bug>) -> Response<ReferenceBody> {
     let mut response = Response::new(ReferenceBody::full(rpc::refusal_body(refusal)));
-    *response.status_mut() = refusal.status();
+    *response.status_mut() = match (refusal, bug) {
+        (Refusal::SessionUnknown, Some(Bug::WrongStatusUnknownSession)) => StatusCode::BAD_REQUEST,
+        _ => refusal.status(),
+    };
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if *refusal == Refusal::MethodNotAllowed {

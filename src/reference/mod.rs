@@ -18,7 +18,11 @@
 //! - the tools `echo`, `stream`, `fetch_cached` (a bounded per-session LRU), `subscribe`
 //!   (bounded per-session listeners) and `monitor` (bounded periodic events on the standalone
 //!   stream), all of whose state and tasks end with the session;
-//! - [`ReferenceServer::snapshot`]: what the server holds, for the leak and cleanup oracles.
+//! - [`ReferenceServer::snapshot`]: what the server holds, for the leak and cleanup oracles;
+//! - [`ServerConfig::bug`]: one classic server-level [`Bug`] switched on, for the vulnerable
+//!   fixtures (`None`, the default, is the correct server these docs describe; each bug is
+//!   one check at the one place it is about, and whatever it keeps is released when the
+//!   server's last handle is dropped at the latest).
 //!
 //! Statuses (the check order is in `http.rs`): a missing, empty or repeated `Mcp-Session-Id`
 //! is 400, an unknown, deleted or expired session 404; a bad `MCP-Protocol-Version` 400; a
@@ -37,6 +41,7 @@
 //! A stream read to its end is closed at once.
 
 mod body;
+mod bug;
 mod cache;
 mod clock;
 mod config;
@@ -59,8 +64,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use tokio::sync::watch;
 
 pub use body::ReferenceBody;
+pub use bug::Bug;
 pub use config::{ConfigError, ServerConfig, ToolLimits};
 pub use snapshot::{LedgerTotals, Snapshot, TaskCounts};
 pub use version::ProtocolVersion;
@@ -70,22 +77,27 @@ use shared::Shared;
 /// The reference Streamable HTTP MCP server, as a tower service.
 ///
 /// Cheap to clone: clones are handles to the same server. When the last handle is dropped,
-/// every session ends, so every task of the server ends too (bodies still held then read to
-/// their end).
+/// every session ends and the server's stop signal goes, so every task of the server ends too
+/// (bodies still held then read to their end).
 #[derive(Debug, Clone)]
 pub struct ReferenceServer {
     shared: Arc<Shared>,
     _owner: Arc<Owner>,
 }
 
-/// Ends every session when the last handle of the server goes.
+/// Ends every session when the last handle of the server goes, then drops the stop signal.
 #[derive(Debug)]
-struct Owner(Arc<Shared>);
+struct Owner {
+    shared: Arc<Shared>,
+    /// Never sent on: dropped with the owner, which ends every task waiting on
+    /// [`Shared::stopped`].
+    _stop: watch::Sender<()>,
+}
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
-        state.end_all(self.0.now());
+        let mut state = self.shared.lock();
+        state.end_all(self.shared.now());
     }
 }
 
@@ -93,9 +105,13 @@ impl ReferenceServer {
     /// A server with `config`; its clock starts now, so create it inside the runtime that will
     /// drive it (under `tokio::time::pause()` for determinism).
     pub fn new(config: ServerConfig) -> Result<Self, ConfigError> {
-        let shared = Arc::new(Shared::new(config)?);
+        let (stop, stopped) = watch::channel(());
+        let shared = Arc::new(Shared::new(config, stopped)?);
         Ok(Self {
-            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            _owner: Arc::new(Owner {
+                shared: Arc::clone(&shared),
+                _stop: stop,
+            }),
             shared,
         })
     }
@@ -110,7 +126,9 @@ impl ReferenceServer {
         self.shared.snapshot()
     }
 
-    /// Ends every session now, as if each had been deleted.
+    /// Ends every session now, as if each had been deleted by a correct server (a session
+    /// that [`Bug::StateAfterDelete`] or [`Bug::DeletedIdAccepted`] kept after its DELETE
+    /// ends too; what other bugs keep beyond sessions stays until the server is dropped).
     pub fn end_all_sessions(&self) {
         let mut state = self.shared.lock();
         state.end_all(self.shared.now());

@@ -32,14 +32,17 @@ impl From<&Ledger> for LedgerTotals {
 }
 
 /// Live tasks of the server, by job. Every task ends with what it serves: a stream timer with
-/// its stream, the others with their session at the latest.
+/// its stream, the others with their session at the latest (or, for the tasks a
+/// [`super::Bug`] leaks, with the server's last handle).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TaskCounts {
     /// One per live response stream: applies its idle and duration deadlines.
     pub stream_timers: usize,
-    /// One per live session: ends it when idle.
+    /// One per live session: ends it when idle (and one more per session hidden by
+    /// [`super::Bug::StateAfterDelete`]: keeps it from idling out).
     pub session_timers: usize,
-    /// One per request being answered.
+    /// One per request being answered (and one per failed upload kept under
+    /// [`super::Bug::NoAbortCleanup`]).
     pub requests: usize,
     /// One per running `monitor` tool.
     pub monitors: usize,
@@ -51,8 +54,9 @@ impl TaskCounts {
     }
 }
 
-/// Everything the server holds at one instant. With no session live, every count is zero and
-/// both ledgers are zero.
+/// Everything the server holds at one instant. With no session live and no request body
+/// being read, every count is zero and both ledgers are zero (unless a [`super::Bug`] is
+/// switched on: what it keeps is counted here too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub sessions: usize,
@@ -72,11 +76,17 @@ pub struct Snapshot {
     /// Logged frames waiting for room in a connection (a resume's replay, or the one frame a
     /// producer was refused at the high-water mark).
     pub backlog_frames: usize,
-    /// `subscribe` listeners over all sessions.
+    /// Request bodies the server holds: being read (or kept after a failed upload, under
+    /// [`super::Bug::NoAbortCleanup`]).
+    pub uploads: usize,
+    /// `subscribe` listeners over all sessions (and on the global list of
+    /// [`super::Bug::ListenerAccumulation`]).
     pub listeners: usize,
-    /// Running `monitor` tools over all sessions.
+    /// Running `monitor` tools over all sessions (and those of ended sessions, under
+    /// [`super::Bug::IntervalLeak`]).
     pub monitors: usize,
-    /// `fetch_cached` entries over all sessions.
+    /// `fetch_cached` entries over all sessions (or in the global map of
+    /// [`super::Bug::UnboundedCache`]).
     pub cache_entries: usize,
     pub tasks: TaskCounts,
     /// What the session store holds: sessions, streams and log entries.

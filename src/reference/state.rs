@@ -8,6 +8,9 @@
 //!   [`BoundedStream`];
 //! - a **route** is the server's side of a stream: which connection is attached to it, the
 //!   frames waiting for room in that connection, and the producers waiting for those frames.
+//!
+//! The server-level bugs that live here ([`Bug`]) each change one transition, and keep what
+//! they hold beyond a session in [`BugState`], which is empty while no bug is on.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::task::{Poll, Waker};
@@ -15,20 +18,25 @@ use std::task::{Poll, Waker};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{oneshot, watch};
 
+use super::bug::{sent_frame, Bug, BugState};
 use super::cache::Lru;
 use super::config::ServerConfig;
 use super::refusal::Refusal;
 use super::snapshot::Snapshot;
 use super::version::ProtocolVersion;
 use crate::model::{
-    BoundedStream, EndReason, EntropyError, Ledger, Millis, Offer, OfferError, Read, SessionError,
-    SessionId, SessionStore, StreamConfig, StreamKind, StreamNo,
+    BoundedStream, EndReason, EntropyError, Fault, Ledger, Millis, Offer, OfferError, Read,
+    SessionError, SessionId, SessionStore, StreamConfig, StreamKind, StreamNo,
 };
 use crate::sse::Frame;
 
 /// The smallest and largest read a body makes at once.
 const MIN_READ: usize = 256;
 const MAX_READ: usize = 16 << 10;
+
+/// The end of time (585 million years on): a timer waiting for it in effect waits for its end
+/// signal only.
+const NEVER: Millis = Millis(u64::MAX);
 
 /// A connection's number, never reused within a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -134,6 +142,9 @@ struct Pipe {
     reader: Option<Waker>,
     /// Dropped when the bounded stream closes, which ends the timer task.
     closed: Option<oneshot::Sender<()>>,
+    /// [`Bug::NoCancelCleanup`]: the body was dropped, but the connection is kept as it was,
+    /// without deadlines, until its session ends.
+    abandoned: bool,
 }
 
 impl Pipe {
@@ -149,7 +160,8 @@ impl Pipe {
 /// Invariants: `sessions` holds exactly the store's live sessions once any method returns
 /// (sessions the store ended are released by `reconcile`); each session's routes are exactly
 /// its streams in the store; each pipe is in its session's `pipes`; a retained stream count
-/// per session never exceeds `retained_streams` once a method returns.
+/// per session never exceeds `retained_streams` once a method returns; `bugs.deleted` and the
+/// sessions `bugs.aliases` name are in `sessions`.
 #[derive(Debug)]
 pub(crate) struct State {
     store: SessionStore,
@@ -163,6 +175,9 @@ pub(crate) struct State {
     cache_capacity: usize,
     /// The encoded `retry` field that 2025-11-25 streams start with.
     retry_frame: Bytes,
+    bug: Option<Bug>,
+    /// What the bugs keep: empty while `bug` is `None`.
+    pub bugs: BugState,
 }
 
 impl State {
@@ -184,6 +199,8 @@ impl State {
             retained_streams: config.retained_streams,
             cache_capacity: config.tools.cache_capacity,
             retry_frame: retry_frame.freeze(),
+            bug: config.bug,
+            bugs: BugState::default(),
         })
     }
 
@@ -217,9 +234,40 @@ impl State {
         Ok((id, signal))
     }
 
+    /// The id clients know the new session `id` by: `id` itself, or under
+    /// [`Bug::GuessableSessionIds`] the next value of a counter, written as a session id.
+    pub fn public_id(&mut self, id: &SessionId) -> SessionId {
+        if self.bug != Some(Bug::GuessableSessionIds) {
+            return *id;
+        }
+        self.bugs.last_alias += 1;
+        let counter = format!(
+            "{:0width$x}",
+            self.bugs.last_alias,
+            width = SessionId::TEXT_LEN
+        );
+        let public = SessionId::parse(&counter).expect("a counter in 48 lowercase hex digits");
+        self.bugs.aliases.insert(public, *id);
+        public
+    }
+
+    /// The session a client's id names (live or not): the same id, or under
+    /// [`Bug::GuessableSessionIds`] the session it was given to (`None` if none was).
+    pub fn resolve(&self, named: SessionId) -> Option<SessionId> {
+        if self.bug == Some(Bug::GuessableSessionIds) {
+            self.bugs.aliases.get(&named).copied()
+        } else {
+            Some(named)
+        }
+    }
+
     /// The live session `id`, marked active at `now`; `None` if it never existed or has ended
-    /// (a session idle past its timeout ends here).
+    /// (a session idle past its timeout ends here), or was deleted under
+    /// [`Bug::StateAfterDelete`].
     pub fn touch(&mut self, id: &SessionId, now: Millis) -> Option<&mut Session> {
+        if self.bugs.deleted.contains(id) {
+            return None;
+        }
         if !self.store.touch(id, now) {
             self.reconcile();
             return None;
@@ -230,6 +278,21 @@ impl State {
     /// The live session `id`, untouched.
     pub fn session(&mut self, id: &SessionId) -> Option<&mut Session> {
         self.sessions.get_mut(id)
+    }
+
+    /// The live session `id`, untouched, beside what the bugs keep (borrowed apart).
+    pub fn session_and_bugs(&mut self, id: &SessionId) -> Option<(&mut Session, &mut BugState)> {
+        let session = self.sessions.get_mut(id)?;
+        Some((session, &mut self.bugs))
+    }
+
+    /// A `monitor` of session `id` has sent its last event: it is no longer counted (in its
+    /// session, or among those that outlived theirs under [`Bug::IntervalLeak`]).
+    pub fn end_monitor(&mut self, id: &SessionId) {
+        match self.sessions.get_mut(id) {
+            Some(session) => session.monitors = session.monitors.saturating_sub(1),
+            None => self.bugs.monitors = self.bugs.monitors.saturating_sub(1),
+        }
     }
 
     /// The signal that resolves when session `id` ends.
@@ -256,7 +319,28 @@ impl State {
         ended
     }
 
-    /// Ends every session.
+    /// [`Bug::StateAfterDelete`]'s DELETE: the live session `id` is forgotten by [`touch`]
+    /// (its id gets 404 from now) but kept whole; returns its end signal, for the task that
+    /// keeps it from idling out with [`keep_hidden`]. It ends with [`end_all`].
+    ///
+    /// [`touch`]: State::touch
+    /// [`keep_hidden`]: State::keep_hidden
+    /// [`end_all`]: State::end_all
+    pub fn hide_session(&mut self, id: &SessionId) -> Option<watch::Receiver<()>> {
+        let ended = self.ended_signal(id)?;
+        self.bugs.deleted.insert(*id);
+        Some(ended)
+    }
+
+    /// Marks the session `id` that [`State::hide_session`] hid active at `now`; false once
+    /// it has ended.
+    pub fn keep_hidden(&mut self, id: &SessionId, now: Millis) -> bool {
+        let live = self.store.touch(id, now);
+        self.reconcile();
+        live
+    }
+
+    /// Ends every session (those [`Bug::StateAfterDelete`] hid included).
     pub fn end_all(&mut self, now: Millis) {
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for id in &ids {
@@ -268,7 +352,8 @@ impl State {
 
     /// Releases the server's part of every session the store has ended (deleted, expired or
     /// evicted): its connections are aborted (the writer went away), and dropping the session
-    /// drops its end signal, which ends its tasks.
+    /// drops its end signal, which ends its tasks (except the monitors that
+    /// [`Bug::IntervalLeak`] keeps running: they stay counted).
     fn reconcile(&mut self) {
         if self.store.session_count() == self.sessions.len() {
             return;
@@ -283,6 +368,10 @@ impl State {
             let Some(mut session) = self.sessions.remove(&id) else {
                 continue;
             };
+            self.bugs.deleted.remove(&id);
+            if self.bug == Some(Bug::IntervalLeak) {
+                self.bugs.monitors += session.monitors;
+            }
             for pipe in &session.pipes {
                 if let Some(mut pipe) = self.pipes.remove(pipe) {
                     pipe.bounded.abort(&mut self.ledger);
@@ -293,6 +382,8 @@ impl State {
                 route.wake_writers();
             }
         }
+        let sessions = &self.sessions;
+        self.bugs.aliases.retain(|_, id| sessions.contains_key(id));
     }
 
     // Streams.
@@ -348,6 +439,10 @@ impl State {
             }
         };
         match self.route(id, stream) {
+            // The fault's replay comes from another session's stream: served as it is.
+            None if self.stream_config.fault == Some(Fault::ResumeIgnoresSession) => {
+                Ok((stream, frames))
+            }
             None => Err(Refusal::StreamEnded),
             Some(route) if route.pipe.is_some() => Err(Refusal::StreamConnected),
             Some(_) => Ok((stream, frames)),
@@ -378,7 +473,7 @@ impl State {
         session.pipes.insert(pipe);
         if session.version.primes_streams() {
             if let Ok(priming) = self.store.append(id, stream, "", now) {
-                route.backlog.push_back(priming.frame);
+                route.backlog.push_back(sent_frame(self.bug, priming, ""));
             }
             route.backlog.push_back(self.retry_frame.clone());
         }
@@ -391,6 +486,7 @@ impl State {
                 bounded: BoundedStream::open(self.stream_config, &mut self.ledger, now),
                 reader: None,
                 closed: Some(closed),
+                abandoned: false,
             },
         );
         self.flush(id, stream, now);
@@ -455,7 +551,9 @@ impl State {
             }
         };
         if route.pipe.is_some() {
-            route.backlog.push_back(appended.frame);
+            route
+                .backlog
+                .push_back(sent_frame(self.bug, appended, data));
             self.flush(id, stream, now);
         }
         Poll::Ready(Ok(()))
@@ -499,9 +597,12 @@ impl State {
     }
 
     /// Applies the deadlines of `pipe` at `now`, as its timer fires; returns the next deadline
-    /// (`None` once the connection is closed or forgotten).
+    /// (`None` once the connection is closed or forgotten, [`NEVER`] once it is abandoned).
     pub fn tick(&mut self, pipe: PipeId, now: Millis) -> Option<Millis> {
         let connection = self.pipes.get_mut(&pipe)?;
+        if connection.abandoned {
+            return Some(NEVER);
+        }
         let was_closed = connection.bounded.is_closed();
         connection.bounded.tick(&mut self.ledger, now);
         if !was_closed && connection.bounded.is_closed() {
@@ -528,6 +629,17 @@ impl State {
         }
     }
 
+    /// [`Bug::NoCancelCleanup`]'s answer to a dropped body: the connection of `pipe` is kept
+    /// as it is, still attached to its stream (producers fill it to the high-water mark, then
+    /// wait), its deadlines no longer applied (its timer waits for the connection to go);
+    /// it goes only when its session ends.
+    pub fn abandon(&mut self, pipe: PipeId) {
+        if let Some(connection) = self.pipes.get_mut(&pipe) {
+            connection.abandoned = true;
+            connection.reader = None;
+        }
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let mut snapshot = Snapshot {
             sessions: self.sessions.len(),
@@ -544,6 +656,9 @@ impl State {
             snapshot.held_bytes += held;
             snapshot.max_held_bytes = snapshot.max_held_bytes.max(held);
         }
+        snapshot.listeners = self.bugs.listeners.len();
+        snapshot.monitors = self.bugs.monitors;
+        snapshot.cache_entries = self.bugs.cache.len();
         for session in self.sessions.values() {
             snapshot.listeners += session.listeners.len();
             snapshot.monitors += session.monitors;
@@ -558,6 +673,11 @@ impl State {
     }
 
     // Internals.
+
+    /// Whether `stream` is a stream of session `id`.
+    pub fn has_stream(&self, id: &SessionId, stream: StreamNo) -> bool {
+        self.route(id, stream).is_some()
+    }
 
     fn route(&self, id: &SessionId, stream: StreamNo) -> Option<&Route> {
         self.sessions.get(id)?.routes.get(&stream)

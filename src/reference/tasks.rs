@@ -1,12 +1,21 @@
-//! The server's tasks: how they are spawned and counted, and the two timers.
+//! The server's tasks: how they are spawned and counted, and the timers.
 //!
 //! Every task ends with what it serves: a stream timer when its connection closes, every
 //! other task when its session ends at the latest (its end signal is dropped with the
 //! session). So once every session has ended, no task of the server is left.
+//!
+//! Under a [`Bug`](super::Bug) some tasks outlive that: the stream timers of
+//! [`NoCancelCleanup`](super::Bug::NoCancelCleanup) and the tasks of a session
+//! [`StateAfterDelete`](super::Bug::StateAfterDelete) hid live until their session really
+//! ends; the monitors of [`IntervalLeak`](super::Bug::IntervalLeak), and the uploads
+//! [`NoAbortCleanup`](super::Bug::NoAbortCleanup) keeps for no session, wait on the server's
+//! stop signal instead. So once the server's last handle is dropped (which ends every
+//! session), no task of the server is left, whatever the bug.
 
 use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
@@ -88,7 +97,8 @@ fn spawn(shared: &Arc<Shared>, kind: TaskKind, task: impl Future<Output = ()> + 
     });
 }
 
-/// Spawns `task`, which ends when it finishes or when its session ends, whichever is first.
+/// Spawns `task`, which ends when it finishes or when `ended` resolves (its session's end
+/// signal, or [`Shared::stopped`]), whichever is first.
 pub(crate) fn spawn_in_session(
     shared: &Arc<Shared>,
     kind: TaskKind,
@@ -98,7 +108,7 @@ pub(crate) fn spawn_in_session(
     spawn(shared, kind, async move {
         tokio::select! {
             biased;
-            // Nothing is ever sent: this resolves when the session drops the sender.
+            // Nothing is ever sent: this resolves when the sender is dropped.
             _ = ended.changed() => {}
             () = task => {}
         }
@@ -148,6 +158,25 @@ async fn session_timer(shared: Arc<Shared>, id: SessionId) {
         shared.clock.sleep_until(expiry).await;
         let mut state = shared.lock();
         state.expire_idle(shared.now());
+    }
+}
+
+/// [`super::Bug::StateAfterDelete`]: keeps the session `id` its DELETE hid from idling out,
+/// touching it every half idle timeout (at least every millisecond) until it ends.
+pub(crate) fn spawn_hidden_keeper(shared: &Arc<Shared>, id: SessionId, ended: watch::Receiver<()>) {
+    let keeper = hidden_keeper(Arc::clone(shared), id);
+    spawn_in_session(shared, TaskKind::SessionTimer, ended, keeper);
+}
+
+async fn hidden_keeper(shared: Arc<Shared>, id: SessionId) {
+    let half = shared.config.session.idle_timeout.0 / 2;
+    let period = Duration::from_millis(half.max(1));
+    loop {
+        tokio::time::sleep(period).await;
+        let mut state = shared.lock();
+        if !state.keep_hidden(&id, shared.now()) {
+            return;
+        }
     }
 }
 

@@ -2,13 +2,17 @@
 //!
 //! Everything a tool keeps lives in its session ([`super::state::Session`]) and is bounded by
 //! [`ToolLimits`]; everything a tool sends goes through [`emit`], so through the model's safe
-//! encoder with a session-minted id.
+//! encoder with a session-minted id. (Except under the bugs of this layer:
+//! [`Bug::UnboundedCache`] and [`Bug::ListenerAccumulation`] keep the cache and the listeners
+//! in unbounded server-global stores, and the monitors of [`Bug::IntervalLeak`] outlive their
+//! session.)
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use super::bug::Bug;
 use super::config::ToolLimits;
 use super::methods::Failure;
 use super::rpc::{self, Request, RpcError};
@@ -19,6 +23,9 @@ use crate::model::{SessionId, StreamNo};
 
 /// The `subscribe` topic that matches every key.
 const ANY_TOPIC: &str = "*";
+
+/// [`Bug::IntervalLeak`]: the scratch buffer each monitor's tick callback captures.
+const LEAKED_MONITOR_BYTES: usize = 4 << 10;
 
 pub(crate) fn list() -> Value {
     let count = json!({ "type": "integer", "minimum": 0 });
@@ -147,17 +154,27 @@ async fn fetch_cached(
     limits: &ToolLimits,
 ) -> Result<Value, Failure> {
     let key = key(args, "key", None, limits)?;
+    let global = shared.config.bug == Some(Bug::UnboundedCache);
     let (hit, content, notify) = {
         let mut state = shared.lock();
-        let session = state.session(&id).ok_or(Gone)?;
-        match session.cache.get(key) {
-            Some(content) => (true, content.to_owned(), false),
+        let (session, bugs) = state.session_and_bugs(&id).ok_or(Gone)?;
+        let cached = if global {
+            bugs.cache.get(key).cloned()
+        } else {
+            session.cache.get(key).map(str::to_owned)
+        };
+        match cached {
+            Some(content) => (true, content, false),
             None => {
                 let content = format!("content of {key}");
-                session.cache.insert(key.to_owned(), content.clone());
+                if global {
+                    bugs.cache.insert(key.to_owned(), content.clone());
+                } else {
+                    session.cache.insert(key.to_owned(), content.clone());
+                }
                 let listening = [key, ANY_TOPIC]
                     .iter()
-                    .any(|topic| session.listeners.contains(*topic));
+                    .any(|topic| session.listeners.contains(*topic) || bugs.listens(&id, topic));
                 (false, content, listening)
             }
         }
@@ -179,7 +196,11 @@ fn subscribe(
 ) -> Result<Value, Failure> {
     let topic = key(args, "topic", Some(ANY_TOPIC), limits)?;
     let mut state = shared.lock();
-    let session = state.session(&id).ok_or(Gone)?;
+    let (session, bugs) = state.session_and_bugs(&id).ok_or(Gone)?;
+    if shared.config.bug == Some(Bug::ListenerAccumulation) {
+        bugs.listeners.push((id, topic.to_owned()));
+        return Ok(text_result(&format!("subscribed to {topic}")));
+    }
     if session.listeners.contains(topic) {
         return Ok(text_result(&format!("already subscribed to {topic}")));
     }
@@ -213,8 +234,13 @@ fn monitor(
         session.monitors += 1;
         state.ended_signal(&id).ok_or(Gone)?
     };
-    let task = run_monitor(Arc::clone(shared), id, count, interval);
-    spawn_in_session(shared, TaskKind::Monitor, ended, task);
+    if shared.config.bug == Some(Bug::IntervalLeak) {
+        let task = run_leaky_monitor(Arc::clone(shared), id, count, interval);
+        spawn_in_session(shared, TaskKind::Monitor, shared.stopped.clone(), task);
+    } else {
+        let task = run_monitor(Arc::clone(shared), id, count, interval);
+        spawn_in_session(shared, TaskKind::Monitor, ended, task);
+    }
     Ok(text_result(&format!(
         "monitor started: {count} events every {interval} ms"
     )))
@@ -225,17 +251,44 @@ fn monitor(
 async fn run_monitor(shared: Arc<Shared>, id: SessionId, count: u64, interval: u64) {
     for tick in 1..=count {
         tokio::time::sleep(Duration::from_millis(interval)).await;
-        let params =
-            json!({ "level": "info", "logger": "monitor", "data": { "tick": tick, "of": count } });
-        let note = rpc::notification("notifications/message", params);
+        let note = monitor_note(tick, count);
         if emit(&shared, id, Target::Standalone, &note).await.is_err() {
             return;
         }
     }
-    let mut state = shared.lock();
-    if let Some(session) = state.session(&id) {
-        session.monitors = session.monitors.saturating_sub(1);
+    shared.lock().end_monitor(&id);
+}
+
+/// [`Bug::IntervalLeak`]'s monitor: an interval whose tick callback captures a scratch
+/// buffer. While its session lives it sends what [`run_monitor`] sends; once its session has
+/// ended nothing clears it: it ticks on at its interval (at least 1 ms) for good, its events
+/// going nowhere, and ends only with the server's stop signal.
+async fn run_leaky_monitor(shared: Arc<Shared>, id: SessionId, count: u64, interval: u64) {
+    let scratch = vec![0u8; LEAKED_MONITOR_BYTES];
+    let on_tick = move |tick| {
+        std::hint::black_box(&scratch);
+        monitor_note(tick, count)
+    };
+    for tick in 1..=count {
+        tokio::time::sleep(Duration::from_millis(interval)).await;
+        if emit(&shared, id, Target::Standalone, &on_tick(tick))
+            .await
+            .is_err()
+        {
+            let period = Duration::from_millis(interval.max(1));
+            loop {
+                tokio::time::sleep(period).await;
+                let _ = emit(&shared, id, Target::Standalone, &on_tick(tick)).await;
+            }
+        }
     }
+    shared.lock().end_monitor(&id);
+}
+
+fn monitor_note(tick: u64, count: u64) -> Value {
+    let params =
+        json!({ "level": "info", "logger": "monitor", "data": { "tick": tick, "of": count } });
+    rpc::notification("notifications/message", params)
 }
 
 fn text_result(text: &str) -> Value {

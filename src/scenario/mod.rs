@@ -5,8 +5,11 @@
 //! in Cargo.lock), so a reproducer file is simply the input that produced a finding. The
 //! [`Display`](std::fmt::Display) form is the human-readable listing, one op per line.
 
+mod encode;
+pub mod executor;
 mod listing;
 mod op;
+pub mod seeds;
 
 pub use op::{
     CacheKey, IdPick, Misstep, Op, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS,

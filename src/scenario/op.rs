@@ -17,6 +17,17 @@ pub const MAX_SESSIONS: u8 = 8;
 pub struct Slot(u8);
 
 impl Slot {
+    /// The slot of `index` (taken modulo [`MAX_SESSIONS`]).
+    pub fn of_index(index: usize) -> Slot {
+        Slot((index % usize::from(MAX_SESSIONS)) as u8)
+    }
+
+    /// The byte as read, before reduction (what [`Scenario::to_bytes`](super::Scenario::to_bytes)
+    /// writes back).
+    pub(super) fn raw(self) -> u8 {
+        self.0
+    }
+
     pub fn index(self) -> usize {
         usize::from(self.0 % MAX_SESSIONS)
     }
@@ -27,7 +38,7 @@ impl Slot {
 pub struct StreamPick(pub u8);
 
 /// The protocol versions a client may ask for at initialize.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
 pub enum Version {
     V2025_03_26,
     V2025_06_18,
@@ -87,7 +98,7 @@ pub enum IdPick {
 }
 
 /// A request that breaks one lifecycle or header rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
 pub enum Misstep {
     MissingSessionId,
     UnknownSessionId,

@@ -1,0 +1,234 @@
+//! `framing`: "untrusted content in a message produces any SSE event, field or id that the
+//! server did not mean to send".
+//!
+//! The server's untrusted text reaches the client inside JSON-RPC messages, so a framing break
+//! shows structurally: every SSE event the server meant to send carries either nothing (a
+//! priming or `retry` block) or exactly one JSON object in its data, only the fields
+//! `data`/`id`/`event`/`retry`, and no event type but `message` or a terminal one; and a
+//! complete 2xx JSON body is one JSON value.
+
+use serde_json::{json, Value};
+
+use super::facts::{finding, is_success, stream_step};
+use super::{Finding, Oracle, Severity};
+use crate::trace::{EventRecord, StreamEnd, StreamRecord, Trace};
+
+/// The event types a server may send: none, `message`, and the terminal events that end a
+/// stream on a limit.
+const EVENT_TYPES: [&str; 4] = ["message", "size_limit", "idle_timeout", "duration_limit"];
+
+/// Every framing break, in stream and event order.
+pub(super) fn check(trace: &Trace) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (index, stream) in trace.streams.iter().enumerate() {
+        let step = stream_step(trace, index);
+        if stream.sse {
+            for (event_index, event) in stream.events.iter().enumerate() {
+                let at = Place {
+                    stream: index,
+                    exchange: stream.exchange,
+                    event: event_index,
+                    step,
+                };
+                findings.extend(event_breaks(event, at));
+            }
+        } else if let Some(found) = body_break(trace, index, stream) {
+            findings.push(found);
+        }
+    }
+    findings
+}
+
+/// Where an event is.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    stream: usize,
+    exchange: usize,
+    event: usize,
+    step: Option<usize>,
+}
+
+impl Place {
+    fn finding(self, kind: &'static str, summary: String, value: Value) -> Finding {
+        let evidence = json!({
+            "stream": self.stream,
+            "exchange": self.exchange,
+            "event": self.event,
+            "value": value,
+        });
+        finding(
+            Oracle::Framing,
+            Severity::High,
+            kind,
+            summary,
+            evidence,
+            self.step,
+        )
+    }
+}
+
+/// The breaks of one event: "each event's data, if non-empty, must parse as exactly one JSON
+/// value that is a JSON object"; "an event must not carry a field other than
+/// data/id/event/retry"; "an event_type must be absent, `message`, or one of the terminal
+/// types".
+fn event_breaks(event: &EventRecord, at: Place) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if !event.data.is_empty() && !is_json_object(&event.data) {
+        found.push(at.finding(
+            "data-not-json",
+            format!(
+                "stream {} event {}: data is not one JSON object: {:?}",
+                at.stream,
+                at.event,
+                excerpt(&event.data)
+            ),
+            json!(event.data),
+        ));
+    }
+    if !event.other_fields.is_empty() {
+        found.push(at.finding(
+            "unknown-field",
+            format!(
+                "stream {} event {}: fields other than data/id/event/retry: {:?}",
+                at.stream, at.event, event.other_fields
+            ),
+            json!(event.other_fields),
+        ));
+    }
+    if let Some(kind) = event
+        .event_type
+        .as_deref()
+        .filter(|kind| !EVENT_TYPES.contains(kind))
+    {
+        found.push(at.finding(
+            "unexpected-event-type",
+            format!(
+                "stream {} event {}: unexpected event type {kind:?}",
+                at.stream, at.event
+            ),
+            json!(kind),
+        ));
+    }
+    found
+}
+
+/// "A non-SSE 2xx JSON body (`text`) that is not valid JSON": judged only when the body was
+/// read to its end and kept whole.
+fn body_break(trace: &Trace, index: usize, stream: &StreamRecord) -> Option<Finding> {
+    let exchange = trace.exchanges.get(stream.exchange)?;
+    let status = exchange.outcome.status().filter(|&s| is_success(s))?;
+    let whole = matches!(stream.end, Some(StreamEnd::Finished { .. }))
+        && stream.bytes == stream.text.len() as u64;
+    if !whole || stream.text.is_empty() || serde_json::from_str::<Value>(&stream.text).is_ok() {
+        return None;
+    }
+    let evidence = json!({
+        "stream": index,
+        "exchange": stream.exchange,
+        "status": status,
+        "body": excerpt(&stream.text),
+    });
+    let summary = format!(
+        "stream {index}: {status} body is not valid JSON: {:?}",
+        excerpt(&stream.text)
+    );
+    Some(finding(
+        Oracle::Framing,
+        Severity::High,
+        "body-not-json",
+        summary,
+        evidence,
+        Some(exchange.step),
+    ))
+}
+
+fn is_json_object(data: &str) -> bool {
+    serde_json::from_str::<Value>(data).is_ok_and(|value| value.is_object())
+}
+
+/// At most the first 120 characters of `text`, for a summary.
+fn excerpt(text: &str) -> &str {
+    text.char_indices()
+        .nth(120)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::test_trace::{kinds, response, Build};
+    use crate::trace::Purpose;
+
+    fn echo_stream() -> (Build, usize, u64) {
+        let mut b = Build::new();
+        let s = b.session(Some("a"), "2025-11-25");
+        let (call, stream) = b.call(s);
+        let rpc = b.rpc(call);
+        b.event(stream, Some("p0"), "");
+        (b, stream, rpc)
+    }
+
+    #[test]
+    fn passes_json_events_priming_and_terminal_types() {
+        let (mut b, stream, rpc) = echo_stream();
+        let mut retry = crate::oracle::test_trace::event(None, "");
+        retry.retry = Some("1000".to_owned());
+        b.push(stream, retry);
+        let mut terminal = crate::oracle::test_trace::event(Some("e2"), &response(rpc));
+        terminal.event_type = Some("size_limit".to_owned());
+        b.push(stream, terminal);
+        assert_eq!(check(&b.trace), []);
+    }
+
+    #[test]
+    fn catches_data_that_is_not_one_json_object() {
+        let (mut b, stream, rpc) = echo_stream();
+        b.event(stream, Some("e1"), &format!("{}{{}}", response(rpc)));
+        b.event(stream, Some("e2"), "[1]");
+        assert_eq!(kinds(&check(&b.trace)), ["data-not-json", "data-not-json"]);
+    }
+
+    #[test]
+    fn catches_unknown_fields_and_event_types() {
+        let (mut b, stream, rpc) = echo_stream();
+        let mut injected = crate::oracle::test_trace::event(Some("e1"), &response(rpc));
+        injected.other_fields = vec!["evil:1".to_owned()];
+        injected.event_type = Some("endpoint".to_owned());
+        b.push(stream, injected);
+        assert_eq!(
+            kinds(&check(&b.trace)),
+            ["unknown-field", "unexpected-event-type"]
+        );
+    }
+
+    fn json_body(text: &str) -> Build {
+        let mut b = Build::new();
+        let s = b.session(Some("a"), "2025-06-18");
+        let e = b.request(Purpose::ListTools, Some(s));
+        let stream = b.stream(e);
+        let record = &mut b.trace.streams[stream];
+        record.sse = false;
+        record.text = text.to_owned();
+        record.bytes = text.len() as u64;
+        record.end = Some(StreamEnd::Finished {
+            at: crate::model::Millis(5),
+        });
+        b
+    }
+
+    #[test]
+    fn catches_a_whole_json_body_that_does_not_parse() {
+        assert_eq!(
+            kinds(&check(&json_body(r#"{"jsonrpc":"2.0","id":2,"#).trace)),
+            ["body-not-json"]
+        );
+        assert_eq!(check(&json_body(&response(2)).trace), []);
+    }
+
+    #[test]
+    fn does_not_judge_a_partly_read_body() {
+        let mut b = json_body(r#"{"jsonrpc":"2.0","id":2,"#);
+        b.trace.streams[1].end = None;
+        assert_eq!(check(&b.trace), []);
+    }
+}

@@ -1,0 +1,174 @@
+//! Oracles: pure functions from a [`Trace`] to findings.
+//!
+//! They know nothing of targets, and targets know nothing of them. Each oracle judges only
+//! what the trace shows (a resource a target cannot see is `None` and not judged), and is
+//! aware of the protocol version the session negotiated.
+
+mod cleanup;
+mod facts;
+mod framing;
+mod idle;
+mod isolation;
+mod lifecycle;
+mod limits;
+mod liveness;
+mod replay;
+#[cfg(test)]
+mod test_trace;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::trace::Trace;
+
+/// The oracles, named as in the project's transport rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "&'static str")]
+pub enum Oracle {
+    Framing,
+    CrossSession,
+    CrossStream,
+    ReplayOrder,
+    IdUniqueness,
+    ByteCap,
+    Backpressure,
+    IdleDuration,
+    CancelCleanup,
+    SessionCleanup,
+    Leak,
+    SessionId,
+    Lifecycle,
+    Liveness,
+}
+
+impl Oracle {
+    pub const ALL: [Oracle; 14] = [
+        Oracle::Framing,
+        Oracle::CrossSession,
+        Oracle::CrossStream,
+        Oracle::ReplayOrder,
+        Oracle::IdUniqueness,
+        Oracle::ByteCap,
+        Oracle::Backpressure,
+        Oracle::IdleDuration,
+        Oracle::CancelCleanup,
+        Oracle::SessionCleanup,
+        Oracle::Leak,
+        Oracle::SessionId,
+        Oracle::Lifecycle,
+        Oracle::Liveness,
+    ];
+
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Oracle::Framing => "framing",
+            Oracle::CrossSession => "cross-session",
+            Oracle::CrossStream => "cross-stream",
+            Oracle::ReplayOrder => "replay-order",
+            Oracle::IdUniqueness => "id-uniqueness",
+            Oracle::ByteCap => "byte-cap",
+            Oracle::Backpressure => "backpressure",
+            Oracle::IdleDuration => "idle/duration",
+            Oracle::CancelCleanup => "cancel-cleanup",
+            Oracle::SessionCleanup => "session-cleanup",
+            Oracle::Leak => "leak",
+            Oracle::SessionId => "session-id",
+            Oracle::Lifecycle => "lifecycle",
+            Oracle::Liveness => "liveness",
+        }
+    }
+
+    /// What it fails on, in one line (as `list oracles` prints it).
+    pub fn fails_when(self) -> &'static str {
+        match self {
+            Oracle::Framing => "untrusted content produces an SSE event, field or id the server did not mean to send",
+            Oracle::CrossSession => "a byte of one session's messages reaches another session",
+            Oracle::CrossStream => "a resume replays messages of another stream of the same session",
+            Oracle::ReplayOrder => "a resume replays the Last-Event-ID event itself, skips, or reorders events",
+            Oracle::IdUniqueness => "two events in one session share an id",
+            Oracle::ByteCap => "a stream exceeds its byte limit (plus one terminal event)",
+            Oracle::Backpressure => "memory held for a slow or stalled reader grows past the high-water mark",
+            Oracle::IdleDuration => "a stalled stream stays open past its idle timeout or maximum duration",
+            Oracle::CancelCleanup => "after a client abort or cancel, resources stay held",
+            Oracle::SessionCleanup => "after DELETE or expiry, the session's state stays, or its id still works",
+            Oracle::Leak => "memory, tasks, listeners or timers grow with calls or sessions after they ended",
+            Oracle::SessionId => "session ids are predictable or not visible ASCII",
+            Oracle::Lifecycle => "wrong status for a missing, unknown or ended session, bad version, Accept, Origin or Host",
+            Oracle::Liveness => "the target stops answering, hangs past a deadline, or crashes",
+        }
+    }
+
+    /// The oracle of `name`, as [`Oracle::name`] spells it.
+    pub fn from_name(name: &str) -> Option<Oracle> {
+        Oracle::ALL.into_iter().find(|oracle| oracle.name() == name)
+    }
+}
+
+impl From<Oracle> for &'static str {
+    fn from(oracle: Oracle) -> Self {
+        oracle.name()
+    }
+}
+
+impl fmt::Display for Oracle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// One violation an oracle saw in a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub oracle: Oracle,
+    pub severity: Severity,
+    /// A stable short key of what went wrong (for deduplication across runs), e.g.
+    /// `data-not-json`, `deleted-id-accepted`.
+    pub kind: &'static str,
+    /// One human sentence, with the concrete values.
+    pub summary: String,
+    /// The facts from the trace that show it (exchanges, events, snapshots), as JSON.
+    pub evidence: serde_json::Value,
+    /// The scenario op where it shows, if one.
+    pub step: Option<usize>,
+}
+
+/// Every oracle's findings on `trace`, in the order of [`Oracle::ALL`].
+pub fn judge(trace: &Trace) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for oracle in Oracle::ALL {
+        findings.extend(judge_one(oracle, trace));
+    }
+    findings
+}
+
+/// The findings of `oracle` on `trace`, in trace order.
+pub fn judge_one(oracle: Oracle, trace: &Trace) -> Vec<Finding> {
+    match oracle {
+        Oracle::Framing => framing::check(trace),
+        Oracle::CrossSession => isolation::cross_session(trace),
+        Oracle::CrossStream => isolation::cross_stream(trace),
+        Oracle::ReplayOrder => replay::replay_order(trace),
+        Oracle::IdUniqueness => replay::id_uniqueness(trace),
+        Oracle::ByteCap => limits::byte_cap(trace),
+        Oracle::Backpressure => limits::backpressure(trace),
+        Oracle::IdleDuration => idle::check(trace),
+        Oracle::CancelCleanup => cleanup::cancel_cleanup(trace),
+        Oracle::SessionCleanup => cleanup::session_cleanup(trace),
+        Oracle::Leak => cleanup::leak(trace),
+        Oracle::SessionId => lifecycle::session_id(trace),
+        Oracle::Lifecycle => lifecycle::lifecycle(trace),
+        Oracle::Liveness => liveness::check(trace),
+    }
+}

@@ -1,0 +1,85 @@
+//! Findings as reports: JSON lines, and reproducer files that `replay` accepts.
+//!
+//! A reproducer is the scenario's bytes (the stable file format, see
+//! [`crate::scenario::Scenario::from_bytes`]) in `NAME.scenario`, with a sidecar `NAME.json`
+//! naming the target and the finding it reproduces. `replay` needs only the bytes and a
+//! target; the sidecar supplies the target when none is given.
+
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::oracle::Finding;
+
+/// One line of `--report`: one deduplicated finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportLine<'a> {
+    pub oracle: &'static str,
+    pub severity: crate::oracle::Severity,
+    pub kind: &'static str,
+    pub summary: &'a str,
+    pub evidence: &'a serde_json::Value,
+    /// The path of the reproducer file.
+    pub reproducer: String,
+    pub target: &'a str,
+    /// The scenario op where it shows.
+    pub step: Option<usize>,
+    /// Scenarios run before it was first seen (this one included).
+    pub scenarios: u64,
+    /// Milliseconds of the campaign before it was first seen.
+    pub elapsed_ms: u64,
+}
+
+/// What a reproducer's sidecar records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub target: String,
+    pub oracle: String,
+    pub kind: String,
+    pub summary: String,
+}
+
+/// Writes `bytes` as the reproducer of `finding` on `target` into `dir` (created if missing)
+/// and returns its path. The name is stable: the same finding from the same bytes gets the
+/// same file.
+pub fn write_reproducer(
+    dir: &Path,
+    target: &str,
+    finding: &Finding,
+    bytes: &[u8],
+) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let stem = format!(
+        "{}-{}-{:016x}",
+        file_safe(finding.oracle.name()),
+        finding.kind,
+        hasher.finish()
+    );
+    let path = dir.join(format!("{stem}.scenario"));
+    fs::write(&path, bytes)?;
+    let sidecar = Sidecar {
+        target: target.to_owned(),
+        oracle: finding.oracle.name().to_owned(),
+        kind: finding.kind.to_owned(),
+        summary: finding.summary.clone(),
+    };
+    let json = serde_json::to_string_pretty(&sidecar).map_err(io::Error::other)?;
+    fs::write(dir.join(format!("{stem}.json")), json + "\n")?;
+    Ok(path)
+}
+
+/// The sidecar of reproducer `path`, if it has one.
+pub fn read_sidecar(path: &Path) -> Option<Sidecar> {
+    let text = fs::read_to_string(path.with_extension("json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// `idle/duration` becomes `idle-duration`.
+fn file_safe(name: &str) -> String {
+    name.replace('/', "-")
+}

@@ -1,0 +1,243 @@
+//! Seed scenarios: one per bug class, each the shortest client behaviour that exposes it.
+//!
+//! On the reference server every one of them is clean; on the fixture of its class, its
+//! oracle reports it. They are the seed corpus of the harness fuzz targets (written to
+//! `corpus/harness_reference/` as bytes by [`Scenario::to_bytes`]) and the campaign's
+//! built-in seeds.
+
+use super::{CacheKey, IdPick, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
+use crate::fuzz::{Piece, Untrusted};
+
+/// Each seed, by name (the file name in the corpus).
+pub fn seeds() -> Vec<(&'static str, Scenario)> {
+    let s0 = Slot::of_index(0);
+    let s1 = Slot::of_index(1);
+    let first = StreamPick(0);
+    let init = |session| Op::Initialize {
+        session,
+        version: Version::V2025_06_18,
+    };
+    let call = |session, call| Op::Call {
+        session,
+        call,
+        upload: Upload {
+            chunks: Vec::new(),
+            abort_after: None,
+        },
+    };
+    let stream = |count, size, delay_ms| ToolCall::Stream {
+        count,
+        size,
+        delay_ms,
+    };
+    let read_all = Op::Read {
+        stream: first,
+        bytes: u16::MAX,
+    };
+    let read_some = Op::Read {
+        stream: first,
+        bytes: 200,
+    };
+    let drop_first = Op::DropResponse { stream: first };
+    let echo = |pieces: Vec<Piece>| ToolCall::Echo {
+        text: Untrusted(pieces),
+    };
+    let seeds = vec![
+        (
+            "echo-injected-event",
+            vec![
+                init(s0),
+                Op::Initialized { session: s0 },
+                call(
+                    s0,
+                    echo(vec![Piece::InjectedEvent, Piece::DataField, Piece::Lf]),
+                ),
+                read_all.clone(),
+            ],
+        ),
+        (
+            "resume-other-session",
+            vec![
+                init(s0),
+                init(s1),
+                call(s0, stream(5, 16, 100)),
+                read_some.clone(),
+                drop_first.clone(),
+                Op::Resume {
+                    session: s1,
+                    id: IdPick::OtherSession {
+                        session: s0,
+                        event: 0,
+                    },
+                },
+                read_all.clone(),
+            ],
+        ),
+        (
+            "resume-after-second-stream",
+            vec![
+                init(s0),
+                call(s0, stream(5, 16, 100)),
+                read_some.clone(),
+                drop_first.clone(),
+                call(s0, stream(5, 16, 100)),
+                read_some.clone(),
+                drop_first.clone(),
+                Op::Resume {
+                    session: s0,
+                    id: IdPick::Own {
+                        stream: first,
+                        event: 0,
+                    },
+                },
+            ],
+        ),
+        (
+            "resume-own-stream",
+            vec![
+                init(s0),
+                call(s0, stream(5, 16, 100)),
+                read_some.clone(),
+                drop_first.clone(),
+                Op::Resume {
+                    session: s0,
+                    id: IdPick::Own {
+                        stream: first,
+                        event: 0,
+                    },
+                },
+                read_all.clone(),
+            ],
+        ),
+        (
+            "two-echo-streams",
+            vec![init(s0), call(s0, echo(vec![])), call(s0, echo(vec![]))],
+        ),
+        (
+            "large-fast-stream",
+            vec![init(s0), call(s0, stream(255, 4096, 0))],
+        ),
+        (
+            "stall-large-stream",
+            vec![
+                init(s0),
+                call(s0, stream(255, 4096, 0)),
+                Op::Stall { millis: 1000 },
+            ],
+        ),
+        (
+            "stall-standalone-stream",
+            vec![
+                init(s0),
+                Op::OpenGet { session: s0 },
+                Op::Stall { millis: 10_000 },
+                Op::Read {
+                    stream: first,
+                    bytes: 100,
+                },
+            ],
+        ),
+        (
+            "drop-slow-stream",
+            vec![init(s0), call(s0, stream(10, 16, 100)), drop_first],
+        ),
+        (
+            "abort-upload",
+            vec![
+                init(s0),
+                Op::Call {
+                    session: s0,
+                    call: echo(vec![Piece::Space]),
+                    upload: Upload {
+                        chunks: vec![8],
+                        abort_after: Some(2),
+                    },
+                },
+            ],
+        ),
+        (
+            "fresh-cache-keys",
+            vec![
+                init(s0),
+                call(
+                    s0,
+                    ToolCall::FetchCached {
+                        key: CacheKey::Fresh,
+                    },
+                ),
+                call(
+                    s0,
+                    ToolCall::FetchCached {
+                        key: CacheKey::Fresh,
+                    },
+                ),
+            ],
+        ),
+        (
+            "subscribe-twice",
+            vec![
+                init(s0),
+                call(s0, ToolCall::Subscribe),
+                call(s0, ToolCall::Subscribe),
+            ],
+        ),
+        (
+            "monitor",
+            vec![
+                init(s0),
+                call(
+                    s0,
+                    ToolCall::Monitor {
+                        count: 20,
+                        interval_ms: 990,
+                    },
+                ),
+            ],
+        ),
+        (
+            "echo-then-delete",
+            vec![
+                init(s0),
+                call(s0, echo(vec![])),
+                read_all,
+                Op::Delete { session: s0 },
+            ],
+        ),
+        (
+            "use-after-delete",
+            vec![
+                init(s0),
+                Op::Delete { session: s0 },
+                Op::ListTools { session: s0 },
+            ],
+        ),
+        (
+            "three-sessions",
+            vec![init(s0), init(s1), init(Slot::of_index(2))],
+        ),
+        (
+            "foreign-origin",
+            vec![
+                init(s0),
+                Op::Misstep {
+                    session: s0,
+                    misstep: Misstep::ForeignOrigin,
+                },
+            ],
+        ),
+        (
+            "unknown-session",
+            vec![
+                init(s0),
+                Op::Misstep {
+                    session: s0,
+                    misstep: Misstep::UnknownSessionId,
+                },
+            ],
+        ),
+    ];
+    seeds
+        .into_iter()
+        .map(|(name, ops)| (name, Scenario { ops }))
+        .collect()
+}
