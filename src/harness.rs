@@ -9,7 +9,9 @@ use std::str::FromStr;
 use crate::oracle::{judge, Finding};
 use crate::scenario::executor::Executor;
 use crate::scenario::Scenario;
-use crate::target::{harness_config, harness_policy, reference_target, Fixture, FIXTURES};
+use crate::target::{
+    harness_config, harness_policy, reference_target, rmcp_target, Fixture, RmcpVariant, FIXTURES,
+};
 use crate::trace::{Policy, Trace};
 
 /// A target the harness can build in process, by name.
@@ -19,12 +21,26 @@ pub enum TargetSpec {
     Reference,
     /// The reference with one bug switched on.
     Fixture(&'static Fixture),
+    /// rmcp, the official Rust SDK, in process.
+    Rmcp(RmcpVariant),
 }
 
 impl TargetSpec {
     /// Every in-process target, as `list targets` prints them.
     pub fn all() -> impl Iterator<Item = TargetSpec> {
-        std::iter::once(TargetSpec::Reference).chain(FIXTURES.iter().map(TargetSpec::Fixture))
+        std::iter::once(TargetSpec::Reference)
+            .chain(RmcpVariant::ALL.into_iter().map(TargetSpec::Rmcp))
+            .chain(FIXTURES.iter().map(TargetSpec::Fixture))
+    }
+
+    /// The limits it is judged against when the user asserts none: the harness configuration's
+    /// for the reference and its fixtures (a fixture breaks a limit, it does not change what is
+    /// expected); none for a server that advertises none.
+    pub fn default_policy(&self) -> Policy {
+        match self {
+            TargetSpec::Reference | TargetSpec::Fixture(_) => harness_policy(),
+            TargetSpec::Rmcp(_) => Policy::default(),
+        }
     }
 
     /// A line about it.
@@ -32,6 +48,12 @@ impl TargetSpec {
         match self {
             TargetSpec::Reference => "the reference server, built on the models (must stay clean)",
             TargetSpec::Fixture(fixture) => fixture.about,
+            TargetSpec::Rmcp(RmcpVariant::Local) => {
+                "rmcp (official Rust SDK) in process, LocalSessionManager without an event store"
+            }
+            TargetSpec::Rmcp(RmcpVariant::EventStore) => {
+                "rmcp (official Rust SDK) in process, LocalSessionManager with an in-memory event store"
+            }
         }
     }
 }
@@ -41,6 +63,7 @@ impl fmt::Display for TargetSpec {
         match self {
             TargetSpec::Reference => f.write_str("reference"),
             TargetSpec::Fixture(fixture) => write!(f, "fixture:{}", fixture.name),
+            TargetSpec::Rmcp(variant) => write!(f, "rmcp:{variant}"),
         }
     }
 }
@@ -50,7 +73,9 @@ impl fmt::Display for TargetSpec {
 pub enum TargetSpecError {
     #[error("unknown fixture {0:?} (see `list fixtures`)")]
     UnknownFixture(String),
-    #[error("unknown target {0:?}: expected `reference` or `fixture:NAME`")]
+    #[error("unknown rmcp variant {0:?}: expected `local` or `event-store`")]
+    UnknownVariant(String),
+    #[error("unknown target {0:?}: expected `reference`, `rmcp[:VARIANT]` or `fixture:NAME`")]
     Unknown(String),
 }
 
@@ -60,6 +85,11 @@ impl FromStr for TargetSpec {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text.split_once(':') {
             None if text == "reference" => Ok(TargetSpec::Reference),
+            None if text == "rmcp" => Ok(TargetSpec::Rmcp(RmcpVariant::Local)),
+            Some(("rmcp", variant)) => variant
+                .parse()
+                .map(TargetSpec::Rmcp)
+                .map_err(|_| TargetSpecError::UnknownVariant(variant.to_owned())),
             Some(("fixture", name)) => Fixture::named(name)
                 .map(TargetSpec::Fixture)
                 .ok_or_else(|| TargetSpecError::UnknownFixture(name.to_owned())),
@@ -85,12 +115,16 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// A harness for `spec`, judged by the reference's harness policy (a fixture breaks a
-    /// limit, it does not change what is expected).
+    /// A harness for `spec`, judged by its [default policy](TargetSpec::default_policy).
     pub fn new(spec: TargetSpec) -> Self {
+        Self::with_policy(spec, spec.default_policy())
+    }
+
+    /// A harness for `spec`, judged by `policy`.
+    pub fn with_policy(spec: TargetSpec, policy: Policy) -> Self {
         Self {
             spec,
-            policy: harness_policy(),
+            policy,
             executor: Executor::new(),
         }
     }
@@ -102,16 +136,25 @@ impl Harness {
     /// Runs the scenario `bytes` read as, and judges its trace.
     pub fn run(&mut self, bytes: &[u8]) -> Verdict {
         let scenario = Scenario::from_bytes(bytes);
-        let config = match self.spec {
-            TargetSpec::Reference => harness_config(),
-            TargetSpec::Fixture(fixture) => fixture.apply(harness_config()),
-        };
         let name = self.spec.to_string();
-        let trace = self.executor.run(
-            || reference_target(&name, config).expect("the harness configuration is valid"),
-            &scenario,
-            self.policy,
-        );
+        let reference = |config| {
+            move || reference_target(&name, config).expect("the harness configuration is valid")
+        };
+        let trace = match self.spec {
+            TargetSpec::Reference => {
+                self.executor
+                    .run(reference(harness_config()), &scenario, self.policy)
+            }
+            TargetSpec::Fixture(fixture) => self.executor.run(
+                reference(fixture.apply(harness_config())),
+                &scenario,
+                self.policy,
+            ),
+            TargetSpec::Rmcp(variant) => {
+                self.executor
+                    .run(|| rmcp_target(variant), &scenario, self.policy)
+            }
+        };
         let findings = judge(&trace);
         Verdict {
             scenario,

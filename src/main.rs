@@ -39,6 +39,18 @@ enum Command {
         #[arg(value_enum)]
         what: ListWhat,
     },
+    /// Serve the reference server (or a fixture) on 127.0.0.1, in real time, until killed.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// `reference` or `fixture:NAME` (see `list targets`).
+    #[arg(long, default_value = "reference")]
+    target: TargetSpec,
+    /// The port; 0 picks a free one (the `listening on` line says which).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
 }
 
 #[derive(Args)]
@@ -62,6 +74,9 @@ struct RunArgs {
     /// Write one JSON object per line and per deduplicated finding.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Write the findings as SARIF 2.1.0.
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
     /// Where reproducer files go.
     #[arg(long, value_name = "DIR", default_value = "findings")]
     findings_dir: PathBuf,
@@ -82,6 +97,9 @@ struct ReplayArgs {
     /// The target to replay against; by default the one each file's sidecar names.
     #[arg(long)]
     target: Option<TargetSpec>,
+    /// Also print each scenario and the evidence of every finding.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -125,7 +143,7 @@ fn main() -> ExitCode {
         Command::Sse(SseCommand::Decode(args)) => run_decode(args, &mut out),
         Command::Sse(SseCommand::Encode) => commands::sse::encode(io::stdin().lock(), &mut out),
         Command::Run(args) => run(args),
-        Command::Replay(args) => harness::replay(&args.files, args.target, &mut out),
+        Command::Replay(args) => harness::replay(&args.files, args.target, args.verbose, &mut out),
         Command::List { what } => {
             let what = match what {
                 ListWhat::Fixtures => Listing::Fixtures,
@@ -134,6 +152,7 @@ fn main() -> ExitCode {
             };
             harness::list(what, &mut out).map_err(|e| Exit::Usage(e.to_string()))
         }
+        Command::Serve(args) => serve(args, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,6 +162,10 @@ fn main() -> ExitCode {
             ExitCode::from(exit.code() as u8)
         }
     }
+}
+
+fn serve(args: ServeArgs, out: &mut impl io::Write) -> Result<(), Exit> {
+    commands::serve::serve(args.target, args.port, out).map(|never| match never {})
 }
 
 fn run_decode(args: DecodeArgs, out: &mut impl io::Write) -> Result<(), Exit> {
@@ -183,6 +206,7 @@ fn run(args: RunArgs) -> Result<(), Exit> {
         seed: args.seed,
         corpus,
         report: args.report,
+        sarif: args.sarif,
         findings_dir: args.findings_dir,
         until: args.until,
         progress_every: Duration::from_secs(5),

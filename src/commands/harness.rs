@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::campaign::{Budget, Campaign, Found, Summary, MAX_INPUT_BYTES};
 use crate::harness::{Harness, TargetSpec};
 use crate::oracle::Oracle;
-use crate::report::{read_sidecar, write_reproducer, ReportLine};
+use crate::report::{read_sidecar, sarif_log, write_reproducer, ReportLine, SarifResult};
 use crate::target::FIXTURES;
 
 use super::Exit;
@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub corpus: Option<PathBuf>,
     /// Where to write one JSON line per deduplicated finding.
     pub report: Option<PathBuf>,
+    /// Where to write the findings as SARIF 2.1.0.
+    pub sarif: Option<PathBuf>,
     /// Where reproducers go.
     pub findings_dir: PathBuf,
     /// Stop once this oracle reports something.
@@ -47,6 +49,7 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
     };
     let target = options.target.to_string();
     let mut write_error = None;
+    let mut reproducers: Vec<String> = Vec::new();
     let mut last_progress = Duration::ZERO;
     let _ = writeln!(
         log.borrow_mut(),
@@ -60,6 +63,7 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
         options.until,
         |found| match record(options, &target, found, report.as_mut()) {
             Ok(path) => {
+                reproducers.push(path.display().to_string());
                 let _ = writeln!(
                     log.borrow_mut(),
                     "finding: [{}/{}] {} -> {} (after {} scenarios, {} ms)",
@@ -85,6 +89,22 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
     let _ = writeln!(log.borrow_mut(), "done: {}", progress_line(&summary));
     if let Some(error) = write_error {
         return Err(error);
+    }
+    if let Some(path) = &options.sarif {
+        let results: Vec<SarifResult<'_>> = summary
+            .findings
+            .iter()
+            .zip(&reproducers)
+            .map(|(found, reproducer)| SarifResult {
+                finding: &found.finding,
+                target: &target,
+                reproducer,
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&sarif_log(&results))
+            .map_err(|e| Exit::Usage(e.to_string()))?;
+        fs::write(path, text + "\n")
+            .map_err(|e| Exit::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if summary.findings.is_empty() {
         Ok(summary)
@@ -164,10 +184,12 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<Vec<u8>>, Exit> {
 }
 
 /// Re-runs each reproducer against its target (`target`, else its sidecar's, else the
-/// reference) and says whether it still fails. [`Exit::Findings`] when any does.
+/// reference) and says whether it still fails. [`Exit::Findings`] when any does. With
+/// `verbose`, also prints each scenario's listing and every finding's evidence.
 pub fn replay(
     files: &[PathBuf],
     target: Option<TargetSpec>,
+    verbose: bool,
     out: &mut impl Write,
 ) -> Result<(), Exit> {
     let mut failing = 0;
@@ -206,7 +228,17 @@ pub fn replay(
         if !verdict.findings.is_empty() {
             failing += 1;
         }
-        writeln!(out, "{}: {spec}: {status}", file.display())
+        let mut text = format!("{}: {spec}: {status}\n", file.display());
+        if verbose {
+            text += &format!("{}", verdict.scenario);
+            for finding in &verdict.findings {
+                text += &format!(
+                    "[{}/{}] {}\n  evidence: {}\n",
+                    finding.oracle, finding.kind, finding.summary, finding.evidence
+                );
+            }
+        }
+        out.write_all(text.as_bytes())
             .map_err(|e| Exit::Usage(e.to_string()))?;
     }
     match failing {

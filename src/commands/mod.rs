@@ -2,6 +2,7 @@
 //! exactly what the binary runs. Each returns an [`Exit`] that maps to the process exit code.
 
 pub mod harness;
+pub mod serve;
 pub mod sse;
 
 /// How a command ended, and the exit code that says so.

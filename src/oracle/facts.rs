@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Finding, Oracle, Severity};
 use crate::trace::{EventRecord, Exchange, IdSource, Trace};
@@ -37,20 +37,37 @@ pub(super) fn succeeded(exchange: &Exchange) -> bool {
     exchange.outcome.status().is_some_and(is_success)
 }
 
-/// The JSON-RPC request id a server message is about: a response's `id`, or a notification's
-/// `params.progressToken` (the client sets it to its request's id). `None` for empty data
-/// (priming events), for what is not a JSON object, and for messages with neither.
-pub(super) fn origin_rpc_id(data: &str) -> Option<u64> {
+/// The JSON object `data` holds, if it holds one (empty data, a priming event's, holds none).
+fn message(data: &str) -> Option<Map<String, Value>> {
     if data.is_empty() {
         return None;
     }
-    let value: Value = serde_json::from_str(data).ok()?;
-    let message = value.as_object()?;
+    match serde_json::from_str(data).ok()? {
+        Value::Object(message) => Some(message),
+        _ => None,
+    }
+}
+
+/// The JSON-RPC request id a server message is about: a response's `id`, or a notification's
+/// `params.progressToken` (the client sets it to its request's id). `None` for empty data
+/// (priming events), for what is not a JSON object, and for messages with neither.
+fn origin_rpc_id(data: &str) -> Option<u64> {
+    let message = message(data)?;
     if message.contains_key("method") {
         message.get("params")?.get("progressToken")?.as_u64()
     } else {
         message.get("id")?.as_u64()
     }
+}
+
+/// The request id a server message answers, if it is a JSON-RPC response (an object with a
+/// numeric `id` and no `method`).
+pub(super) fn response_rpc_id(data: &str) -> Option<u64> {
+    let message = message(data)?;
+    if message.contains_key("method") {
+        return None;
+    }
+    message.get("id")?.as_u64()
 }
 
 /// Every request's JSON-RPC id, to the exchange that sent it (ids are unique in a trace).
@@ -69,7 +86,12 @@ impl Origins {
 
     /// The exchange whose request the message `data` answers or reports on.
     pub fn exchange(&self, data: &str) -> Option<usize> {
-        self.0.get(&origin_rpc_id(data)?).copied()
+        self.of_id(origin_rpc_id(data)?)
+    }
+
+    /// The exchange that sent request `rpc_id`.
+    pub fn of_id(&self, rpc_id: u64) -> Option<usize> {
+        self.0.get(&rpc_id).copied()
     }
 }
 

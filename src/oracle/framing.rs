@@ -6,10 +6,17 @@
 //! priming or `retry` block) or exactly one JSON object in its data, only the fields
 //! `data`/`id`/`event`/`retry`, and no event type but `message` or a terminal one; and a
 //! complete 2xx JSON body is one JSON value.
+//!
+//! An injected event can also be a well-formed message, and then its place gives it away: a
+//! response goes on the stream of the request it answers ("each server message goes on exactly
+//! one stream"; the standalone stream carries none), and answers a request the client sent.
+//! Resume streams are `cross-stream`'s, and messages of another session `cross-session`'s.
 
 use serde_json::{json, Value};
 
-use super::facts::{finding, is_success, stream_step};
+use super::facts::{
+    finding, is_resume, is_success, lineage, response_rpc_id, stream_session, stream_step, Origins,
+};
 use super::{Finding, Oracle, Severity};
 use crate::trace::{EventRecord, StreamEnd, StreamRecord, Trace};
 
@@ -17,8 +24,9 @@ use crate::trace::{EventRecord, StreamEnd, StreamRecord, Trace};
 /// stream on a limit.
 const EVENT_TYPES: [&str; 4] = ["message", "size_limit", "idle_timeout", "duration_limit"];
 
-/// Every framing break, in stream and event order.
+/// Every framing break, in stream and event order: each event's breaks, then its place.
 pub(super) fn check(trace: &Trace) -> Vec<Finding> {
+    let origins = Origins::of(trace);
     let mut findings = Vec::new();
     for (index, stream) in trace.streams.iter().enumerate() {
         let step = stream_step(trace, index);
@@ -31,6 +39,7 @@ pub(super) fn check(trace: &Trace) -> Vec<Finding> {
                     step,
                 };
                 findings.extend(event_breaks(event, at));
+                findings.extend(misplaced(trace, &origins, event, at));
             }
         } else if let Some(found) = body_break(trace, index, stream) {
             findings.push(found);
@@ -112,6 +121,34 @@ fn event_breaks(event: &EventRecord, at: Place) -> Vec<Finding> {
     found
 }
 
+/// A response on a stream that is not its request's (`misplaced-response`), or to a request
+/// the client never sent (`unknown-response`), on a stream that is not a resume's, when the
+/// request is of the stream's own session.
+fn misplaced(trace: &Trace, origins: &Origins, event: &EventRecord, at: Place) -> Option<Finding> {
+    let rpc_id = response_rpc_id(&event.data)?;
+    if is_resume(trace, at.stream) {
+        return None;
+    }
+    let Some(origin) = origins.of_id(rpc_id) else {
+        let summary = format!(
+            "stream {} event {}: a response to id {rpc_id}, which no request had",
+            at.stream, at.event
+        );
+        return Some(at.finding("unknown-response", summary, json!(event.data)));
+    };
+    let request = &trace.exchanges[origin];
+    let here = lineage(trace, at.stream);
+    let its_stream = request.stream.map(|stream| lineage(trace, stream));
+    if request.session != stream_session(trace, at.stream) || its_stream == Some(here) {
+        return None;
+    }
+    let summary = format!(
+        "stream {} event {}: a response to exchange {origin} (id {rpc_id}), whose stream is {:?}",
+        at.stream, at.event, its_stream
+    );
+    Some(at.finding("misplaced-response", summary, json!(event.data)))
+}
+
 /// "A non-SSE 2xx JSON body (`text`) that is not valid JSON": judged only when the body was
 /// read to its end and kept whole.
 fn body_break(trace: &Trace, index: usize, stream: &StreamRecord) -> Option<Finding> {
@@ -156,7 +193,7 @@ fn excerpt(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oracle::test_trace::{kinds, response, Build};
+    use crate::oracle::test_trace::{kinds, progress, response, Build};
     use crate::trace::Purpose;
 
     fn echo_stream() -> (Build, usize, u64) {
@@ -199,6 +236,31 @@ mod tests {
             kinds(&check(&b.trace)),
             ["unknown-field", "unexpected-event-type"]
         );
+    }
+
+    #[test]
+    fn catches_a_well_formed_response_injected_into_another_stream() {
+        let (mut b, stream, _) = echo_stream();
+        let mut injected = crate::oracle::test_trace::event(Some("0"), &response(1));
+        injected.event_type = Some("message".to_owned());
+        b.push(stream, injected);
+        b.event(stream, Some("e2"), &response(99));
+        assert_eq!(
+            kinds(&check(&b.trace)),
+            ["misplaced-response", "unknown-response"]
+        );
+    }
+
+    #[test]
+    fn passes_responses_on_their_own_stream_and_on_a_resume() {
+        let (mut b, stream, rpc) = echo_stream();
+        b.event(stream, Some("e1"), &response(rpc));
+        let source = crate::trace::IdSource::Own { stream, event: 0 };
+        let (_, replay) = b.resume(0, "p0", source);
+        b.event(replay, Some("e1"), &response(rpc));
+        let (_, other) = b.call(0);
+        b.event(other, Some("x1"), &progress(rpc, 1));
+        assert_eq!(check(&b.trace), []);
     }
 
     fn json_body(text: &str) -> Build {

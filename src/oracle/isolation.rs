@@ -24,9 +24,10 @@ pub(super) fn cross_session(trace: &Trace) -> Vec<Finding> {
         };
         let step = stream_step(trace, index);
         for (event_index, event) in stream.events.iter().enumerate() {
-            let at = json!({ "stream": index, "exchange": stream.exchange, "event": event_index });
+            let at =
+                || json!({ "stream": index, "exchange": stream.exchange, "event": event_index });
             if let Some(owner) = canary_owner(trace, session, event_texts(event)) {
-                findings.push(canary_leak(trace, session, owner, at.clone(), step));
+                findings.push(canary_leak(trace, session, owner, at(), step));
             }
             let from = origins
                 .exchange(&event.data)
@@ -36,12 +37,12 @@ pub(super) fn cross_session(trace: &Trace) -> Vec<Finding> {
                     "stream {index} of session {session} carries event {event_index}, a message \
                      about exchange {exchange} of session {owner}"
                 );
-                let evidence = json!({ "at": at, "session": session, "origin_exchange": exchange,
+                let evidence = json!({ "at": at(), "session": session, "origin_exchange": exchange,
                     "origin_session": owner, "data": event.data });
                 findings.push(critical("foreign-message", summary, evidence, step));
             }
         }
-        if let Some(owner) = canary_owner(trace, session, [stream.text.as_str()]) {
+        if let Some(owner) = canary_owner(trace, session, std::iter::once(stream.text.as_str())) {
             let at = json!({ "stream": index, "exchange": stream.exchange, "body": true });
             findings.push(canary_leak(trace, session, owner, at, step));
         }
@@ -50,7 +51,7 @@ pub(super) fn cross_session(trace: &Trace) -> Vec<Finding> {
 }
 
 /// Every text field of `event`, as received.
-fn event_texts(event: &EventRecord) -> impl Iterator<Item = &str> {
+fn event_texts(event: &EventRecord) -> impl Iterator<Item = &str> + Clone {
     [
         Some(event.data.as_str()),
         event.id.as_deref(),
@@ -67,9 +68,8 @@ fn event_texts(event: &EventRecord) -> impl Iterator<Item = &str> {
 fn canary_owner<'t>(
     trace: &Trace,
     session: usize,
-    texts: impl IntoIterator<Item = &'t str>,
+    texts: impl Iterator<Item = &'t str> + Clone,
 ) -> Option<usize> {
-    let texts: Vec<&str> = texts.into_iter().collect();
     trace
         .sessions
         .iter()
@@ -77,7 +77,7 @@ fn canary_owner<'t>(
         .find_map(|(owner, record)| {
             let leaked = owner != session
                 && !record.canary.is_empty()
-                && texts.iter().any(|text| text.contains(&record.canary));
+                && texts.clone().any(|text| text.contains(&record.canary));
             leaked.then_some(owner)
         })
 }

@@ -118,7 +118,8 @@ const DEFAULT_VERSION: &str = "2025-03-26";
 /// - "Misstep MissingSessionId → 400", "Misstep UnknownSessionId → 404" (when the server uses
 ///   session ids);
 /// - "any request with session_header Ended(i) (session deleted by a 2xx DELETE) that got a
-///   status that is neither 2xx (that is session-cleanup's) nor 404";
+///   status that is neither 2xx (that is session-cleanup's) nor 404" (unless its upload was
+///   aborted);
 /// - "Misstep BadProtocolVersion → 400" (in a live session that negotiated 2025-06-18 or
 ///   later, which defined the header);
 /// - "Misstep ForeignOrigin → 403" (2xx: `foreign-origin-accepted` in any version; another
@@ -229,11 +230,15 @@ fn misstep_wrong(
 }
 
 /// A request (not a misstep) sent with the id of a session deleted before it, refused with
-/// another status than 404.
+/// another status than 404. A request whose upload was aborted is not judged: its broken body
+/// may be refused (400) before its session is looked at.
 fn ended_wrong(trace: &Trace, index: usize, exchange: &Exchange, status: u16) -> Option<Wrong> {
     let SessionHeader::Ended(session) = exchange.session_header else {
         return None;
     };
+    if exchange.upload.aborted {
+        return None;
+    }
     let deleted_by = trace.sessions.get(session)?.deleted_by?;
     if index <= deleted_by || is_success(status) || status == 404 {
         return None;
@@ -383,5 +388,16 @@ mod tests {
         assert_eq!(after_delete(404), []);
         assert_eq!(after_delete(200), []);
         assert_eq!(kinds(&after_delete(400)), ["ended-session-not-404"]);
+    }
+
+    #[test]
+    fn does_not_judge_an_aborted_upload_with_a_deleted_sessions_id() {
+        let mut b = Build::new();
+        let s = b.session(Some(RANDOM[0]), "2025-06-18");
+        b.delete(s);
+        let (call, _) = b.call(s);
+        b.status(call, 400);
+        b.trace.exchanges[call].upload.aborted = true;
+        assert_eq!(lifecycle(&b.trace), []);
     }
 }

@@ -106,35 +106,36 @@ impl Resume {
             next = seen.next_message(next);
             let position = seen.positions.get(id).copied();
             let found = match position {
-                Some(p) if p == seen.last => Some(("inclusive-replay", p)),
-                Some(p) if p < seen.last => Some(("replayed-earlier", p)),
+                Some(p) if p == seen.last => Some("inclusive-replay"),
+                Some(p) if p < seen.last => Some("replayed-earlier"),
                 _ if record.data.is_empty() || !in_order => None,
                 Some(p) if p == next => {
                     next += 1;
                     None
                 }
-                Some(p) if p > next => Some(("skipped-event", p)),
-                Some(p) => Some(("reordered", p)),
-                None if next < seen.ids.len() => Some(("skipped-event", next)),
+                Some(p) if p > next => Some("skipped-event"),
+                Some(_) => Some("reordered"),
+                None if next < seen.ids.len() => Some("skipped-event"),
                 None => None,
             };
-            let Some((kind, p)) = found else {
+            let Some(kind) = found else {
                 continue;
             };
             in_order &= !matches!(kind, "skipped-event" | "reordered");
             if findings.iter().all(|finding| finding.kind != kind) {
-                findings.push(self.finding(kind, event, id, p, seen, next));
+                let at = (event, id, position);
+                findings.push(self.finding(kind, at, seen, next));
             }
         }
         findings
     }
 
+    /// The finding of `kind` at `(event, id, position in what was seen)` of the replay, when
+    /// the message the replay had to bring next was the `next`-th seen.
     fn finding(
         self,
         kind: &'static str,
-        event: usize,
-        id: &str,
-        position: usize,
+        (event, id, position): (usize, &str, Option<usize>),
         seen: &Seen,
         next: usize,
     ) -> Finding {

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::oracle::Finding;
 
+mod sarif;
+
+pub use sarif::{sarif_log, SarifResult};
+
 /// One line of `--report`: one deduplicated finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportLine<'a> {

@@ -115,13 +115,13 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
         ),
         (
             "large-fast-stream",
-            vec![init(s0), call(s0, stream(255, 4096, 0))],
+            vec![init(s0), call(s0, stream(255, 1024, 0))],
         ),
         (
             "stall-large-stream",
             vec![
                 init(s0),
-                call(s0, stream(255, 4096, 0)),
+                call(s0, stream(255, 1024, 0)),
                 Op::Stall { millis: 1000 },
             ],
         ),

@@ -8,11 +8,13 @@
 //! server, its fixtures, rmcp), with no socket in between.
 
 mod fixture;
+pub mod http;
 mod in_process;
 mod reference;
 mod resources;
 mod rmcp;
 
+pub use self::http::{HttpError, HttpTarget, Launch, ServerProcess};
 pub use self::rmcp::{rmcp_target, RmcpVariant};
 pub use fixture::{Fixture, FIXTURES};
 pub use in_process::InProcess;
@@ -25,8 +27,8 @@ pub use resources::{Heap, Resources};
 use std::future::Future;
 use std::pin::Pin;
 
+use ::http::{Request, Response};
 use bytes::Bytes;
-use http::{Request, Response};
 
 /// The error type of every body in the harness.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -59,7 +61,7 @@ pub trait Target {
     fn name(&self) -> &str;
 
     /// The MCP endpoint's URL; the executor sends `Host` from its authority.
-    fn endpoint(&self) -> &http::Uri;
+    fn endpoint(&self) -> &::http::Uri;
 
     /// Sends `request`; the response head arrives when the returned future completes. The
     /// future does not borrow the target, so requests may overlap.

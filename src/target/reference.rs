@@ -16,27 +16,27 @@ pub const ENDPOINT: &str = "http://127.0.0.1/mcp";
 pub const HARNESS_SEED: u64 = 0x6d63_7066_757a_7a21;
 
 /// The reference's configuration for fuzzing: limits small enough that a scenario of at most
-/// 64 ops reaches every one of them (a 256 KiB byte cap, a 16 KiB high-water mark, a 5 s idle
-/// timeout, a 30 s maximum duration, 4 KiB request bodies and progress messages), and seeded
-/// entropy.
+/// 64 ops reaches every one of them, and cheap to reach (a 128 KiB byte cap, an 8 KiB
+/// high-water mark, 16 KiB chunks, a 5 s idle timeout, a 30 s maximum duration, 2 KiB request
+/// bodies and 1 KiB progress messages), and seeded entropy.
 pub fn harness_config() -> ServerConfig {
-    let max_request_bytes = 4 << 10;
+    let max_request_bytes = 2 << 10;
     ServerConfig {
         stream: StreamConfig {
-            byte_cap: 256 << 10,
+            byte_cap: 128 << 10,
             high_water: HighWater::Both {
-                bytes: 16 << 10,
+                bytes: 8 << 10,
                 chunks: 64,
             },
             idle_timeout: Millis(5_000),
             max_duration: Millis(30_000),
-            max_chunk_bytes: 32 << 10,
+            max_chunk_bytes: 16 << 10,
             fault: None,
         },
         entropy: Entropy::Seeded(HARNESS_SEED),
         max_request_bytes,
         tools: ToolLimits {
-            max_progress_bytes: 4 << 10,
+            max_progress_bytes: 1 << 10,
             max_delay: Millis(10_000),
             ..ToolLimits::default()
         },

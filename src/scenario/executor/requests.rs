@@ -130,7 +130,7 @@ pub(super) fn call_params(
             delay_ms,
         } => (
             "stream",
-            json!({ "count": count, "size": size % 4097, "delay_ms": delay_ms % 2001 }),
+            json!({ "count": count, "size": size % 1025, "delay_ms": delay_ms % 2001 }),
         ),
         ToolCall::FetchCached { key } => {
             let key = match key {

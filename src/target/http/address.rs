@@ -44,17 +44,23 @@ impl Address {
     /// DNS, an IP literal to itself, any other name through the system resolver, and only
     /// when `allow_remote` (a name could resolve anywhere).
     pub fn parse(url: &str, allow_remote: bool) -> Result<Self, AddressError> {
-        let uri: Uri = url.parse().map_err(|error: http::uri::InvalidUri| AddressError::Malformed {
-            url: url.to_owned(),
-            reason: error.to_string(),
-        })?;
+        let uri: Uri =
+            url.parse()
+                .map_err(|error: http::uri::InvalidUri| AddressError::Malformed {
+                    url: url.to_owned(),
+                    reason: error.to_string(),
+                })?;
         if uri.scheme() != Some(&Scheme::HTTP) {
-            return Err(AddressError::Scheme { url: url.to_owned() });
+            return Err(AddressError::Scheme {
+                url: url.to_owned(),
+            });
         }
-        let host = uri
-            .host()
-            .filter(|host| !host.is_empty())
-            .ok_or_else(|| AddressError::NoHost { url: url.to_owned() })?;
+        let host =
+            uri.host()
+                .filter(|host| !host.is_empty())
+                .ok_or_else(|| AddressError::NoHost {
+                    url: url.to_owned(),
+                })?;
         let port = uri.port_u16().unwrap_or(80);
         let addrs = resolve(host, port, allow_remote)?;
         let path = uri
@@ -88,10 +94,14 @@ fn resolve(host: &str, port: u16, allow_remote: bool) -> Result<Vec<SocketAddr>,
         }
         addrs
     } else {
-        return Err(AddressError::Remote { host: host.to_owned() });
+        return Err(AddressError::Remote {
+            host: host.to_owned(),
+        });
     };
     if !allow_remote && !addrs.iter().all(|addr| is_loopback(addr.ip())) {
-        return Err(AddressError::Remote { host: host.to_owned() });
+        return Err(AddressError::Remote {
+            host: host.to_owned(),
+        });
     }
     Ok(addrs)
 }
@@ -115,7 +125,10 @@ mod tests {
         assert_eq!(address.addrs, vec!["127.0.0.1:8080".parse().expect("addr")]);
         assert_eq!(address.path.as_str(), "/mcp");
         assert!(parse("http://127.8.9.10/").is_ok());
-        assert_eq!(parse("http://[::1]:9/mcp?x=1").expect("v6").path.as_str(), "/mcp?x=1");
+        assert_eq!(
+            parse("http://[::1]:9/mcp?x=1").expect("v6").path.as_str(),
+            "/mcp?x=1"
+        );
         assert!(parse("http://[::ffff:127.0.0.1]:9/").is_ok());
         let localhost = parse("http://LocalHost:7").expect("localhost");
         assert_eq!(localhost.addrs.len(), 2);
@@ -125,12 +138,25 @@ mod tests {
 
     #[test]
     fn remote_and_unsupported_urls_are_refused() {
-        for url in ["http://10.0.0.1/mcp", "http://[::ffff:10.0.0.1]/", "http://example.com/mcp"] {
-            assert!(matches!(parse(url), Err(AddressError::Remote { .. })), "{url}");
+        for url in [
+            "http://10.0.0.1/mcp",
+            "http://[::ffff:10.0.0.1]/",
+            "http://example.com/mcp",
+        ] {
+            assert!(
+                matches!(parse(url), Err(AddressError::Remote { .. })),
+                "{url}"
+            );
         }
-        assert!(matches!(parse("https://127.0.0.1/"), Err(AddressError::Scheme { .. })));
+        assert!(matches!(
+            parse("https://127.0.0.1/"),
+            Err(AddressError::Scheme { .. })
+        ));
         assert!(matches!(parse("/mcp"), Err(AddressError::Scheme { .. })));
-        assert!(matches!(parse("http://exa mple"), Err(AddressError::Malformed { .. })));
+        assert!(matches!(
+            parse("http://exa mple"),
+            Err(AddressError::Malformed { .. })
+        ));
         assert!(Address::parse("http://10.0.0.1/mcp", true).is_ok());
     }
 }

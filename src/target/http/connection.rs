@@ -4,7 +4,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use hyper::client::conn::http1::{Builder, SendRequest};
@@ -39,8 +39,8 @@ const MAX_BUF: usize = 16 << 10;
 
 /// One HTTP/1.1 connection: the handle that sends on it and its task.
 ///
-/// Invariant: the socket lives exactly as long as this value or the pool's copy of it; dropping
-/// it aborts the task that owns the socket, which closes the socket at once (a client abort),
+/// Invariant: the socket lives as long as this value; dropping it aborts the task that owns
+/// the socket, which closes the socket the next time the runtime runs (a client abort),
 /// whatever state the exchange was in.
 pub(super) struct Connection {
     pub sender: SendRequest<Upload>,
@@ -65,7 +65,12 @@ pub(super) struct Pool {
 
 impl Pool {
     /// The most recently idle connection that is ready for a request, if any.
+    ///
+    /// Yields first, so that the connections' tasks see what the runtime's I/O driver has
+    /// (a server that closed an idle connection): a connection found closed is dropped, not
+    /// used. A server closing one at the very moment it is reused still fails that request.
     pub async fn take(&self) -> Option<Connection> {
+        tokio::task::yield_now().await;
         while let Some(mut connection) = self.pop() {
             if let Ok(Ok(())) = timeout(REUSE_WAIT, connection.sender.ready()).await {
                 return Some(connection);
@@ -75,15 +80,29 @@ impl Pool {
     }
 
     fn pop(&self) -> Option<Connection> {
-        self.idle.lock().unwrap_or_else(|poison| poison.into_inner()).pop()
+        self.idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .pop()
     }
 
     /// Keeps `connection` for a later request (or closes it if the pool is full).
     pub fn put(&self, connection: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(connection);
         }
+    }
+
+    /// Closes every idle connection (their server has gone).
+    pub fn clear(&self) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clear();
     }
 
     /// How many connections were opened so far.

@@ -31,29 +31,37 @@ pub(super) fn group(pgid: u32) -> Resources {
     }
 }
 
-/// Every process of group `pgid`.
+/// Every live process of group `pgid` (zombies, which hold nothing, are left out).
 pub(super) fn members(pgid: u32) -> Vec<u32> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| group_of(pid) == Some(pgid))
+        .filter(|&pid| live_in(pid) == Some(pgid))
         .collect()
 }
 
-/// The process group of `pid`: the third field after the command name, which is in
-/// parentheses and may itself hold spaces and parentheses.
-fn group_of(pid: u32) -> Option<u32> {
+/// The process group of `pid` if it is alive: in `/proc/PID/stat`, the state is the first
+/// field after the command name (in parentheses, which may itself hold spaces and
+/// parentheses) and the group the third.
+fn live_in(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, after_name) = stat.rsplit_once(')')?;
-    after_name.split_ascii_whitespace().nth(2)?.parse().ok()
+    let mut fields = after_name.split_ascii_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    fields.nth(1)?.parse().ok()
 }
 
 /// `VmRSS` of `pid` in KiB (absent for a zombie).
 fn rss_kib_of(pid: u32) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?;
     line.split_ascii_whitespace().next()?.parse().ok()
 }
 
@@ -64,7 +72,7 @@ mod tests {
     #[test]
     fn this_process_is_measured() {
         let own = std::process::id();
-        let pgid = group_of(own).expect("our own stat");
+        let pgid = live_in(own).expect("our own stat");
         assert!(members(pgid).contains(&own));
         let resources = group(pgid);
         assert!(resources.rss_bytes.expect("rss") > 0);

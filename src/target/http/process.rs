@@ -4,7 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
@@ -62,40 +62,48 @@ pub enum ProcessError {
         tail: String,
     },
     #[error(
-        "`{command}` did not accept connections on {addr} within {seconds:.1} s; its output \
+        "`{command}` did not accept connections on {addr} within {deadline:?}; its output \
          ends: {tail}"
     )]
     NotReady {
         command: String,
         addr: SocketAddr,
-        seconds: f64,
+        deadline: Duration,
         tail: String,
     },
 }
 
 /// A running server and its process group.
 ///
-/// Invariants: `child` leads a process group of its own (its pid is the group's id), and every
-/// process of that group is killed when this value is dropped (SIGTERM, then SIGKILL after
-/// [`STOP_GRACE`]); a server found dead is replaced by a new one before anything else is sent
-/// to it, after whatever its group left behind was killed.
+/// Invariants: the child leads a process group of its own (its pid is the group's id), and is
+/// reaped only after its group was sent SIGKILL, so a signal to the group never reaches a
+/// stranger that reused the id; every process of the group is killed when this value is
+/// dropped (SIGTERM, then SIGKILL after [`STOP_GRACE`]); a server found dead is replaced by a
+/// new one before anything else is sent to it.
 #[derive(Debug)]
 pub struct ServerProcess {
     launch: Launch,
-    /// Where the server must accept connections (the target's addresses).
+    /// Where the server must accept connections (the target's addresses; not empty).
     ready_at: Vec<SocketAddr>,
-    child: Child,
+    /// `None` after a crash when the server could not be started again.
+    child: Option<Child>,
     /// When the last restart's start deadline passes.
     starting_until: Option<Instant>,
 }
 
 impl ServerProcess {
     /// Starts `launch` and waits (blocking, up to its start deadline) until one of `ready_at`
-    /// accepts a TCP connection.
+    /// (not empty) accepts a TCP connection.
     ///
     /// Fails at once if one already does (another server holds the port), and with the tail of
     /// the server's output if it exits first or the deadline passes (its group is killed then).
     pub fn start(launch: Launch, ready_at: Vec<SocketAddr>) -> Result<Self, ProcessError> {
+        if ready_at.is_empty() {
+            return Err(ProcessError::Spawn {
+                command: launch.command,
+                reason: "no address to wait for".to_owned(),
+            });
+        }
         if let Some(&addr) = ready_at.iter().find(|addr| accepts(addr)) {
             return Err(ProcessError::Busy { addr });
         }
@@ -103,48 +111,55 @@ impl ServerProcess {
         let mut process = Self {
             launch,
             ready_at,
-            child,
+            child: Some(child),
             starting_until: None,
         };
         process.wait_ready()?;
         Ok(process)
     }
 
-    /// The id of the process `sh -c` runs as, which is also the id of the server's group.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// The id of the process `sh -c` runs as, which is also the id of the server's group;
+    /// `None` while there is no server (it crashed and could not be started again).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Every live process of the server's group (the shell, the server, anything they
     /// started).
     pub fn pids(&self) -> Vec<u32> {
-        measure::members(self.pid())
+        self.pid().map(measure::members).unwrap_or_default()
     }
 
     /// RSS and open file descriptors, summed over the server's group (see [`measure`]).
     pub fn resources(&self) -> Resources {
-        measure::group(self.pid())
+        self.pid().map(measure::group).unwrap_or_default()
     }
 
     /// If the server has exited since the last look: kills what is left of its group, starts
     /// it again (without waiting: see [`Self::starting_until`]) and says what happened, with
-    /// the tail of its output. A server that cannot be started again is reported again at the
-    /// next look.
+    /// the tail of its output. A server that cannot be started again is tried again (and its
+    /// failure reported) at the next look.
     pub(super) fn check(&mut self) -> Option<String> {
-        let status = self.child.try_wait().ok()??;
-        signal_group(self.pid(), libc::SIGKILL);
-        let mut crash = format!(
-            "the server exited ({status}); its output ends: {}",
-            tail(&self.launch)
-        );
+        let crash = match &mut self.child {
+            Some(child) if !exited(child) => return None,
+            Some(child) => {
+                let status = stop(child);
+                format!(
+                    "the server exited ({status}); its output ends: {}",
+                    tail(&self.launch)
+                )
+            }
+            None => "the server is still down".to_owned(),
+        };
+        let already_reported = self.child.take().is_none();
         match spawn(&self.launch) {
             Ok(child) => {
-                self.child = child;
+                self.child = Some(child);
                 self.starting_until = Some(Instant::now() + self.launch.start_deadline);
+                (!already_reported).then_some(crash)
             }
-            Err(error) => crash.push_str(&format!("; it could not be restarted: {error}")),
+            Err(error) => Some(format!("{crash}; it could not be started again: {error}")),
         }
-        Some(crash)
     }
 
     /// While a restarted server may still be starting: until when connections to it should be
@@ -156,54 +171,78 @@ impl ServerProcess {
     fn wait_ready(&mut self) -> Result<(), ProcessError> {
         let deadline = Instant::now() + self.launch.start_deadline;
         loop {
-            if let Some(status) = self.exited() {
-                return Err(self.exited_error(status));
+            // The connection may reach another process if ours dies meanwhile: look after it.
+            let ready = self.ready_at.iter().any(accepts);
+            if let Some(mut child) = self.child.take_if(|child| exited(child)) {
+                let status = stop(&mut child);
+                return Err(ProcessError::Exited {
+                    command: self.launch.command.clone(),
+                    status: status.to_string(),
+                    tail: tail(&self.launch),
+                });
             }
-            if self.ready_at.iter().any(accepts) {
-                // The connection may have reached another process if ours died meanwhile.
-                return match self.exited() {
-                    Some(status) => Err(self.exited_error(status)),
-                    None => Ok(()),
-                };
+            if ready {
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(ProcessError::NotReady {
                     command: self.launch.command.clone(),
                     addr: self.ready_at[0],
-                    seconds: self.launch.start_deadline.as_secs_f64(),
+                    deadline: self.launch.start_deadline,
                     tail: tail(&self.launch),
                 });
             }
             sleep(POLL);
         }
     }
-
-    fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    fn exited_error(&self, status: ExitStatus) -> ProcessError {
-        ProcessError::Exited {
-            command: self.launch.command.clone(),
-            status: status.to_string(),
-            tail: tail(&self.launch),
-        }
-    }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        if self.exited().is_none() {
-            signal_group(self.pid(), libc::SIGTERM);
-            let until = Instant::now() + STOP_GRACE;
-            while self.exited().is_none() && Instant::now() < until {
-                sleep(POLL);
+        if let Some(child) = &mut self.child {
+            if !exited(child) {
+                signal_group(child.id(), libc::SIGTERM);
+                let until = Instant::now() + STOP_GRACE;
+                while !exited(child) && Instant::now() < until {
+                    sleep(POLL);
+                }
             }
+            stop(child);
         }
-        // Whatever the group still holds (the server under a shell that exited, workers).
-        signal_group(self.pid(), libc::SIGKILL);
-        let _ = self.child.wait();
     }
+}
+
+/// Whether `child` has exited, without reaping it (its id, and so its group's, stays
+/// reserved until [`stop`]).
+fn exited(child: &Child) -> bool {
+    let pid: libc::id_t = child.id();
+    // SAFETY: an all-zero siginfo_t is a valid value; waitid(2) writes into it and nothing
+    // else; WNOWAIT leaves the child waitable.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        if libc::waitid(libc::P_PID, pid, &mut info, flags) != 0 {
+            // ECHILD: it was reaped already.
+            return true;
+        }
+        info.si_pid() != 0
+    }
+}
+
+/// Kills every process left in `child`'s group, reaps `child`, and waits (up to
+/// [`STOP_GRACE`]) until no process of the group is alive, so that what it held (its port
+/// above all) is free when this returns.
+fn stop(child: &mut Child) -> ExitStatus {
+    let pgid = child.id();
+    signal_group(pgid, libc::SIGKILL);
+    let status = child
+        .wait()
+        .unwrap_or_else(|_| ExitStatus::from_raw(libc::SIGKILL));
+    let until = Instant::now() + STOP_GRACE;
+    while !measure::members(pgid).is_empty() && Instant::now() < until {
+        sleep(POLL);
+    }
+    status
 }
 
 fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
@@ -215,7 +254,12 @@ fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
         .create(true)
         .append(true)
         .open(&launch.log)
-        .map_err(|error| failed(format!("cannot open the log {}: {error}", launch.log.display())))?;
+        .map_err(|error| {
+            failed(format!(
+                "cannot open the log {}: {error}",
+                launch.log.display()
+            ))
+        })?;
     let stderr = log.try_clone().map_err(|error| failed(error.to_string()))?;
     let mut command = Command::new("sh");
     command
@@ -236,15 +280,13 @@ fn accepts(addr: &SocketAddr) -> bool {
     TcpStream::connect_timeout(addr, PROBE).is_ok()
 }
 
-/// Sends `signal` to every process of group `pgid`. A group id is a process id that stays
-/// reserved while the group has members, so this reaches no stranger unless the whole group
-/// has gone and the id was reused since (the window of a few instructions after a reap).
+/// Sends `signal` to every process of group `pgid` (a group that is gone gives ESRCH, which is
+/// ignored). Only called before the group's leader is reaped, so `pgid` is ours.
 fn signal_group(pgid: u32, signal: libc::c_int) {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {
         return;
     };
-    // SAFETY: kill(2) takes plain integers and touches no memory; a group that is gone gives
-    // ESRCH, which is ignored.
+    // SAFETY: kill(2) takes plain integers and touches no memory.
     unsafe {
         libc::kill(-pgid, signal);
     }
@@ -255,12 +297,19 @@ fn tail(launch: &Launch) -> String {
     let mut text = Vec::new();
     if let Ok(mut file) = File::open(&launch.log) {
         let length = file.metadata().map_or(0, |meta| meta.len());
-        if file.seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES))).is_ok() {
+        if file
+            .seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES)))
+            .is_ok()
+        {
             let _ = file.read_to_end(&mut text);
         }
     }
     let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
     if lines.is_empty() {
         return "(no output)".to_owned();
     }

@@ -100,7 +100,9 @@ mod tests {
     fn body(chunks: &[&'static str], abort: bool) -> RequestBody {
         let (mut sender, body) = RequestBody::new(chunks.len() + 1);
         for chunk in chunks {
-            assert!(sender.try_send(Frame::data(Bytes::from_static(chunk.as_bytes()))).is_ok());
+            assert!(sender
+                .try_send(Frame::data(Bytes::from_static(chunk.as_bytes())))
+                .is_ok());
         }
         if abort {
             sender.abort("aborted".into());
@@ -121,7 +123,11 @@ mod tests {
         assert!(!upload.is_end_stream());
         assert_eq!(upload.size_hint().exact(), None);
         let data = |frame: Option<Result<Frame<Bytes>, BoxError>>| {
-            frame.expect("a frame").expect("data").into_data().expect("data")
+            frame
+                .expect("a frame")
+                .expect("data")
+                .into_data()
+                .expect("data")
         };
         assert_eq!(data(upload.frame().await), "ab");
         assert_eq!(data(upload.frame().await), "c");
