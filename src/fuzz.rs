@@ -10,7 +10,9 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::chunking::cut_cycling;
 #[cfg(feature = "peers")]
 pub use crate::differential::{encoder_differential, sse_differential};
-pub use harness::{fixture_input, harness_fixture, harness_reference, FIXTURE_ENV};
+pub use harness::{
+    fixture_input, harness_fixture, harness_reference, harness_rmcp, FIXTURE_ENV, RMCP_KNOWN,
+};
 pub use models::{bounded_stream, session_resume};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -38,6 +40,7 @@ pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("bounded_stream", bounded_stream),
     ("session_resume", session_resume),
     ("harness_reference", harness_reference),
+    ("harness_rmcp", harness_rmcp),
     #[cfg(feature = "peers")]
     ("sse_differential", sse_differential),
     #[cfg(feature = "peers")]

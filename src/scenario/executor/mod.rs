@@ -44,6 +44,9 @@ pub struct Deadlines {
     pub drain: Duration,
     /// The time a target gets to react to a drop, an abort or a DELETE.
     pub settle: Duration,
+    /// The time a target gets, once every session was deleted, to end what they held, before
+    /// the `Teardown` snapshot (work still running then counts as left behind).
+    pub wind_down: Duration,
 }
 
 impl Deadlines {
@@ -56,6 +59,7 @@ impl Deadlines {
             quiet: Duration::from_secs(2),
             drain: Duration::from_millis(duration),
             settle: Duration::from_millis(10),
+            wind_down: Duration::from_secs(5),
         }
     }
 
@@ -67,6 +71,7 @@ impl Deadlines {
             quiet: Duration::from_millis(200),
             drain: Duration::from_secs(5),
             settle: Duration::from_millis(50),
+            wind_down: Duration::from_millis(500),
         }
     }
 }
@@ -639,6 +644,7 @@ impl Run<'_> {
                 self.trace.sessions[session].deleted_by = Some(exchange);
             }
         }
+        sleep(self.deadlines.wind_down).await;
         self.settle().await;
         self.checkpoint(CheckpointKind::Teardown);
     }
