@@ -106,6 +106,12 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
 }
 
+impl crate::campaign::Runner for Harness {
+    fn run(&mut self, bytes: &[u8]) -> Verdict {
+        Harness::run(self, bytes)
+    }
+}
+
 /// Runs scenarios against one in-process target on one reused executor.
 #[derive(Debug)]
 pub struct Harness {

@@ -14,6 +14,7 @@
 //!   with the reference, for the differential fuzz targets.
 
 pub mod alloc;
+pub mod blackbox;
 pub mod campaign;
 pub mod chunking;
 pub mod commands;

@@ -1,19 +1,22 @@
 //! The `mcp-transport-fuzz` command line: parse arguments, call the library.
 
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use mcp_transport_fuzz::blackbox::Endpoint;
 use mcp_transport_fuzz::campaign::Budget;
 use mcp_transport_fuzz::chunking::Chunking;
-use mcp_transport_fuzz::commands::harness::{self, Listing, RunOptions};
+use mcp_transport_fuzz::commands::harness::{self, Listing, PolicyLimits, RunOptions, RunTarget};
 use mcp_transport_fuzz::commands::{self, sse::View, Exit};
 use mcp_transport_fuzz::harness::TargetSpec;
+use mcp_transport_fuzz::model::Millis;
 use mcp_transport_fuzz::oracle::Oracle;
 use mcp_transport_fuzz::sse::Limits;
+use mcp_transport_fuzz::target::{Launch, RmcpVariant};
 
 #[derive(Parser)]
 #[command(
@@ -53,12 +56,82 @@ struct ServeArgs {
     port: u16,
 }
 
+/// Which target to drive, shared by `run` and `replay`.
+#[derive(Args)]
+struct TargetArgs {
+    /// An in-process target: `reference`, `rmcp[:local|:event-store]` or `fixture:NAME` (see
+    /// `list targets`). Without it and without --url: rmcp.
+    #[arg(long, conflicts_with = "url")]
+    target: Option<TargetSpec>,
+    /// A running server's MCP endpoint (loopback only, unless --allow-remote).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Start the server with this shell command (PORT is set from --url), wait until --url
+    /// accepts connections, and restart it when it crashes.
+    #[arg(long, value_name = "COMMAND", requires = "url")]
+    cmd: Option<String>,
+    /// Where the started server's output goes.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cmd",
+        default_value = "findings/server.log"
+    )]
+    server_log: PathBuf,
+    /// Allow a --url that is not on loopback.
+    #[arg(long, requires = "url")]
+    allow_remote: bool,
+    /// Judge response streams against this byte cap.
+    #[arg(long, value_name = "N")]
+    max_stream_bytes: Option<u64>,
+    /// Judge streams against this idle timeout (e.g. 30s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// Judge streams against this maximum duration (e.g. 5m).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    max_duration: Option<Duration>,
+}
+
+impl TargetArgs {
+    /// The target named, or `default` when none is.
+    fn target(&self, default: Option<TargetSpec>) -> Result<Option<RunTarget>, Exit> {
+        if let Some(url) = &self.url {
+            let launch = match &self.cmd {
+                Some(command) => {
+                    let port = url
+                        .parse::<http::Uri>()
+                        .map_err(|e| Exit::Usage(format!("--url {url:?}: {e}")))?
+                        .port_u16();
+                    let mut launch = Launch::new(command.clone(), self.server_log.clone());
+                    launch.port = port;
+                    Some(launch)
+                }
+                None => None,
+            };
+            return Ok(Some(RunTarget::BlackBox(Endpoint {
+                url: url.clone(),
+                launch,
+                allow_remote: self.allow_remote,
+            })));
+        }
+        Ok(self.target.or(default).map(RunTarget::InProcess))
+    }
+
+    fn limits(&self) -> PolicyLimits {
+        let millis = |d: Duration| Millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        PolicyLimits {
+            max_stream_bytes: self.max_stream_bytes,
+            idle_timeout: self.idle_timeout.map(millis),
+            max_duration: self.max_duration.map(millis),
+        }
+    }
+}
+
 #[derive(Args)]
 struct RunArgs {
-    /// `reference` or `fixture:NAME` (see `list targets`).
-    #[arg(long, default_value = "reference")]
-    target: TargetSpec,
-    /// Stop after this long (e.g. 60s, 10m).
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Stop after this long (e.g. 60s, 10m); 60s when neither this nor --scenarios is given.
     #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "scenarios")]
     duration: Option<Duration>,
     /// Stop after this many scenarios.
@@ -67,6 +140,9 @@ struct RunArgs {
     /// The seed of the scenario generator: the same seed runs the same scenarios.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Parallel jobs, one thread (and runtime) each.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
     /// Seed inputs (every file of the folder); by default corpus/harness_reference when it
     /// exists.
     #[arg(long, value_name = "DIR")]
@@ -95,8 +171,8 @@ struct ReplayArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The target to replay against; by default the one each file's sidecar names.
-    #[arg(long)]
-    target: Option<TargetSpec>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Also print each scenario and the evidence of every finding.
     #[arg(long, short)]
     verbose: bool,
@@ -143,7 +219,7 @@ fn main() -> ExitCode {
         Command::Sse(SseCommand::Decode(args)) => run_decode(args, &mut out),
         Command::Sse(SseCommand::Encode) => commands::sse::encode(io::stdin().lock(), &mut out),
         Command::Run(args) => run(args),
-        Command::Replay(args) => harness::replay(&args.files, args.target, args.verbose, &mut out),
+        Command::Replay(args) => replay(&args, &mut out),
         Command::List { what } => {
             let what = match what {
                 ListWhat::Fixtures => Listing::Fixtures,
@@ -200,18 +276,35 @@ fn run(args: RunArgs) -> Result<(), Exit> {
         let default = PathBuf::from(DEFAULT_CORPUS);
         default.is_dir().then_some(default)
     });
+    let target = args
+        .target
+        .target(Some(TargetSpec::Rmcp(RmcpVariant::Local)))?
+        .expect("a default target is given");
     let options = RunOptions {
-        target: args.target,
+        target,
+        limits: args.target.limits(),
         budget,
         seed: args.seed,
+        jobs: usize::from(args.jobs),
         corpus,
         report: args.report,
         sarif: args.sarif,
         findings_dir: args.findings_dir,
         until: args.until,
-        progress_every: Duration::from_secs(5),
+        progress_bar: io::stderr().is_terminal(),
     };
     harness::run(&options, &mut io::stderr().lock()).map(drop)
+}
+
+fn replay(args: &ReplayArgs, out: &mut impl io::Write) -> Result<(), Exit> {
+    let target = args.target.target(None)?;
+    harness::replay(
+        &args.files,
+        target.as_ref(),
+        &args.target.limits(),
+        args.verbose,
+        out,
+    )
 }
 
 fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>, Exit> {

@@ -219,8 +219,8 @@ fn the_seeds_run_over_http_against_the_served_reference() {
             "large-fast-stream" => {
                 let bytes = trace.streams.iter().map(|stream| stream.bytes).max();
                 assert!(
-                    bytes > Some(200 << 10),
-                    "the stream was read over the socket: {bytes:?}"
+                    bytes > Some(100 << 10),
+                    "the stream (128 KiB under the reference's cap) was read over the socket: {bytes:?}"
                 );
             }
             _ => {}

@@ -1,10 +1,11 @@
-//! The `run` campaign: generated scenarios against one in-process target, deduplicated
-//! findings with reproducers.
+//! The `run` campaign: generated scenarios against one target, on one or more jobs, with
+//! deduplicated findings.
 //!
-//! Inputs come from the [`Mutator`] over a pool that starts as the seed corpus and grows with
-//! every input whose trace shows something new (a new [`features`] value), and with every
-//! input that produced a finding. Each scenario runs through the same [`Harness`] as the fuzz
-//! targets, so every reproducer replays there too.
+//! Each job has its own [`Runner`] (so its own runtime and, in process, its own target) and its
+//! own [`Mutator`], seeded `seed + job`, over a pool that starts as the seed corpus (run as it
+//! is by job 0) and grows with every input whose trace shows something new (a new [`features`]
+//! value) or produced a finding. Findings are deduplicated by oracle and kind across jobs. With
+//! one job and a scenario budget, the same seed and corpus always run the same scenarios.
 
 mod features;
 mod mutate;
@@ -13,21 +14,47 @@ pub use features::features;
 pub use mutate::{Mutator, MAX_INPUT_BYTES};
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Harness, TargetSpec};
+use crate::harness::Verdict;
 use crate::oracle::{Finding, Oracle};
+use crate::trace::Purpose;
 
-/// The most inputs the pool keeps; past it, new inputs are still run but no longer kept.
+/// The most inputs a job's pool keeps; past it, new inputs are still run but no longer kept.
 pub const MAX_POOL: usize = 4096;
+
+/// How often the progress callback runs.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Something that runs scenario bytes against a target and judges the trace.
+pub trait Runner {
+    fn run(&mut self, bytes: &[u8]) -> Verdict;
+}
+
+/// Makes the runner of job `n`; an error stops the campaign before it starts.
+pub type MakeRunner<'a> = dyn Fn(usize) -> Result<Box<dyn Runner>, String> + Sync + 'a;
 
 /// When a campaign stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Budget {
     /// After this much wall time.
     Duration(Duration),
-    /// After this many scenarios.
+    /// After this many scenarios (over all jobs).
     Scenarios(u64),
+}
+
+/// What a campaign is asked to do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub budget: Budget,
+    /// Stop as soon as this oracle reports something.
+    pub until: Option<Oracle>,
+    pub seed: u64,
+    pub corpus: Vec<Vec<u8>>,
+    /// Jobs run in parallel, one thread each (at least 1).
+    pub jobs: usize,
 }
 
 /// One deduplicated finding: the first time its oracle and kind were seen.
@@ -36,7 +63,7 @@ pub struct Found {
     pub finding: Finding,
     /// The input that produced it.
     pub input: Vec<u8>,
-    /// Scenarios run when it was first seen (this one included).
+    /// Scenarios run when it was first seen (over all jobs).
     pub scenarios: u64,
     pub elapsed: Duration,
 }
@@ -47,92 +74,215 @@ pub struct Summary {
     pub scenarios: u64,
     pub requests: u64,
     pub elapsed: Duration,
-    /// Inputs in the pool at the end (seeds and what the campaign kept).
-    pub pool: usize,
+    /// Distinct behaviour features seen (summed over jobs).
+    pub features: u64,
+    /// Kinds of request sent at least once (initialize, call, resume, ...), of [`PURPOSES`].
+    pub purposes: u32,
     pub findings: Vec<Found>,
 }
 
-/// A campaign against one target.
-#[derive(Debug)]
-pub struct Campaign {
-    harness: Harness,
+/// The kinds of request a scenario can send, for the coverage figure.
+pub const PURPOSES: u32 = 8;
+
+/// What jobs tell the campaign.
+enum Report {
+    Found(Found),
+    Failed(String),
+}
+
+/// Counters the jobs share.
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    /// Scenarios claimed against a [`Budget::Scenarios`].
+    claimed: AtomicU64,
+    /// Scenarios run to their verdict.
+    scenarios: AtomicU64,
+    requests: AtomicU64,
+    features: AtomicU64,
+    purposes: AtomicU64,
+}
+
+/// Runs `plan`, calling `on_finding` for each new finding and `on_progress` about four times a
+/// second, both on the calling thread. Fails when a job's runner cannot be made.
+pub fn run(
+    plan: &Plan,
+    make_runner: &MakeRunner<'_>,
+    mut on_finding: impl FnMut(&Found),
+    mut on_progress: impl FnMut(&Summary),
+) -> Result<Summary, String> {
+    let start = Instant::now();
+    let shared = Shared::default();
+    let (reports, inbox) = mpsc::channel();
+    let mut summary = Summary::default();
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for job in 0..plan.jobs.max(1) {
+            let reports = reports.clone();
+            let shared = &shared;
+            scope.spawn(move || {
+                let result =
+                    make_runner(job).map(|runner| Job::new(plan, job, runner, shared, start));
+                match result {
+                    Ok(mut job) => job.run(&reports),
+                    Err(error) => {
+                        shared.stop.store(true, Ordering::Relaxed);
+                        let _ = reports.send(Report::Failed(error));
+                    }
+                }
+            });
+        }
+        drop(reports);
+        let mut seen = BTreeSet::new();
+        let mut last_tick = Instant::now();
+        loop {
+            match inbox.recv_timeout(TICK) {
+                Ok(Report::Found(found)) => {
+                    if seen.insert((found.finding.oracle, found.finding.kind)) {
+                        on_finding(&found);
+                        if plan.until == Some(found.finding.oracle) {
+                            shared.stop.store(true, Ordering::Relaxed);
+                        }
+                        summary.findings.push(found);
+                    }
+                }
+                Ok(Report::Failed(error)) => {
+                    failure.get_or_insert(error);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if let Budget::Duration(limit) = plan.budget {
+                if start.elapsed() >= limit {
+                    shared.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                shared.fill(&mut summary, start);
+                on_progress(&summary);
+            }
+        }
+    });
+    shared.fill(&mut summary, start);
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(summary),
+    }
+}
+
+impl Shared {
+    fn fill(&self, summary: &mut Summary, start: Instant) {
+        summary.elapsed = start.elapsed();
+        summary.scenarios = self.scenarios.load(Ordering::Relaxed);
+        summary.requests = self.requests.load(Ordering::Relaxed);
+        summary.features = self.features.load(Ordering::Relaxed);
+        summary.purposes = self.purposes.load(Ordering::Relaxed).count_ones();
+    }
+}
+
+/// One job: a runner, a mutator and a pool.
+struct Job<'a> {
+    runner: Box<dyn Runner>,
     mutator: Mutator,
     pool: Vec<Vec<u8>>,
+    /// Inputs of the pool still to run as they are (job 0 runs the seeds first).
+    seeds_left: usize,
+    budget: Budget,
+    shared: &'a Shared,
+    start: Instant,
     seen_features: BTreeSet<u64>,
     seen_findings: BTreeSet<(Oracle, &'static str)>,
 }
 
-impl Campaign {
-    /// A campaign on `spec`, drawing inputs from `seed` and starting from `corpus`.
-    pub fn new(spec: TargetSpec, seed: u64, corpus: Vec<Vec<u8>>) -> Self {
+impl<'a> Job<'a> {
+    fn new(
+        plan: &Plan,
+        job: usize,
+        runner: Box<dyn Runner>,
+        shared: &'a Shared,
+        start: Instant,
+    ) -> Self {
         Self {
-            harness: Harness::new(spec),
-            mutator: Mutator::new(seed),
-            pool: corpus,
+            runner,
+            mutator: Mutator::new(plan.seed.wrapping_add(job as u64)),
+            pool: plan.corpus.clone(),
+            seeds_left: if job == 0 { plan.corpus.len() } else { 0 },
+            budget: plan.budget,
+            shared,
+            start,
             seen_features: BTreeSet::new(),
             seen_findings: BTreeSet::new(),
         }
     }
 
-    /// Runs until `budget` is spent, or until `until` (if given) reports something: first
-    /// every corpus input as it is, then mutations. `on_finding` sees each new finding as it
-    /// is found; `on_progress` is called after every scenario with the summary so far.
-    pub fn run(
-        &mut self,
-        budget: Budget,
-        until: Option<Oracle>,
-        mut on_finding: impl FnMut(&Found),
-        mut on_progress: impl FnMut(&Summary),
-    ) -> Summary {
-        let start = Instant::now();
-        let mut summary = Summary::default();
-        let seeds = self.pool.len();
-        loop {
-            summary.elapsed = start.elapsed();
-            let done = match budget {
-                Budget::Duration(limit) => summary.elapsed >= limit,
-                Budget::Scenarios(limit) => summary.scenarios >= limit,
+    /// Claims the next scenario of the budget, or says it is spent.
+    fn claim(&self) -> bool {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        match self.budget {
+            Budget::Duration(_) => true,
+            Budget::Scenarios(limit) => self.shared.claimed.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    fn run(&mut self, reports: &mpsc::Sender<Report>) {
+        let seeds = self.seeds_left;
+        while self.claim() {
+            let input = if self.seeds_left > 0 {
+                self.seeds_left -= 1;
+                self.pool[seeds - self.seeds_left - 1].clone()
+            } else {
+                self.mutator.next(&self.pool)
             };
-            let reached = until.is_some_and(|oracle| {
-                summary
-                    .findings
-                    .iter()
-                    .any(|found| found.finding.oracle == oracle)
-            });
-            if done || reached {
-                break;
-            }
-            let input = match usize::try_from(summary.scenarios) {
-                Ok(n) if n < seeds => self.pool[n].clone(),
-                _ => self.mutator.next(&self.pool),
-            };
-            let verdict = self.harness.run(&input);
-            summary.scenarios += 1;
-            summary.requests += verdict.trace.exchanges.len() as u64;
+            let verdict = self.runner.run(&input);
+            let scenarios = self.shared.scenarios.fetch_add(1, Ordering::Relaxed) + 1;
+            self.shared
+                .requests
+                .fetch_add(verdict.trace.exchanges.len() as u64, Ordering::Relaxed);
             let mut keep = false;
             for feature in features(&verdict.trace) {
-                keep |= self.seen_features.insert(feature);
+                if self.seen_features.insert(feature) {
+                    keep = true;
+                    self.shared.features.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            let purposes = verdict.trace.exchanges.iter().fold(0u64, |bits, exchange| {
+                bits | 1 << purpose_bit(&exchange.purpose)
+            });
+            self.shared.purposes.fetch_or(purposes, Ordering::Relaxed);
             for finding in verdict.findings {
                 if self.seen_findings.insert((finding.oracle, finding.kind)) {
                     keep = true;
                     let found = Found {
                         finding,
                         input: input.clone(),
-                        scenarios: summary.scenarios,
-                        elapsed: start.elapsed(),
+                        scenarios,
+                        elapsed: self.start.elapsed(),
                     };
-                    on_finding(&found);
-                    summary.findings.push(found);
+                    if reports.send(Report::Found(found)).is_err() {
+                        return;
+                    }
                 }
             }
-            if keep && summary.scenarios as usize > seeds && self.pool.len() < MAX_POOL {
+            if keep && self.seeds_left == 0 && self.pool.len() < MAX_POOL {
                 self.pool.push(input);
             }
-            summary.pool = self.pool.len();
-            on_progress(&summary);
         }
-        summary.elapsed = start.elapsed();
-        summary
+    }
+}
+
+/// A bit per kind of request, below [`PURPOSES`].
+fn purpose_bit(purpose: &Purpose) -> u32 {
+    match purpose {
+        Purpose::Initialize => 0,
+        Purpose::Initialized => 1,
+        Purpose::ListTools => 2,
+        Purpose::Call { .. } => 3,
+        Purpose::Resume => 4,
+        Purpose::OpenGet => 5,
+        Purpose::Delete => 6,
+        Purpose::Misstep(_) => 7,
     }
 }

@@ -1,25 +1,84 @@
 //! `run`, `replay` and `list`: the harness from the command line.
 
-use std::cell::RefCell;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::campaign::{Budget, Campaign, Found, Summary, MAX_INPUT_BYTES};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::blackbox::{BlackBox, Endpoint};
+use crate::campaign::{self, Budget, Found, Plan, Runner, Summary, MAX_INPUT_BYTES, PURPOSES};
 use crate::harness::{Harness, TargetSpec};
+use crate::model::Millis;
 use crate::oracle::Oracle;
 use crate::report::{read_sidecar, sarif_log, write_reproducer, ReportLine, SarifResult};
 use crate::target::FIXTURES;
+use crate::trace::Policy;
 
 use super::Exit;
+
+/// What `run` drives.
+#[derive(Debug, Clone)]
+pub enum RunTarget {
+    /// A target built in process (the reference, a fixture, rmcp).
+    InProcess(TargetSpec),
+    /// A server behind a socket.
+    BlackBox(Endpoint),
+}
+
+impl RunTarget {
+    /// Its name in reports and sidecars: `reference`, `fixture:NAME`, `rmcp:VARIANT`, a URL.
+    pub fn name(&self) -> String {
+        match self {
+            RunTarget::InProcess(spec) => spec.to_string(),
+            RunTarget::BlackBox(endpoint) => endpoint.url.clone(),
+        }
+    }
+
+    /// The limits it is judged against, with the user's assertions on top.
+    pub fn policy(&self, limits: &PolicyLimits) -> Policy {
+        let mut policy = match self {
+            RunTarget::InProcess(spec) => spec.default_policy(),
+            RunTarget::BlackBox(_) => Policy::default(),
+        };
+        if let Some(bytes) = limits.max_stream_bytes {
+            policy.max_stream_bytes = Some(bytes);
+        }
+        if let Some(idle) = limits.idle_timeout {
+            policy.idle_timeout = Some(idle);
+        }
+        if let Some(duration) = limits.max_duration {
+            policy.max_duration = Some(duration);
+        }
+        policy
+    }
+
+    /// A runner for one job.
+    fn runner(&self, policy: Policy) -> Result<Box<dyn Runner>, String> {
+        Ok(match self {
+            RunTarget::InProcess(spec) => Box::new(Harness::with_policy(*spec, policy)),
+            RunTarget::BlackBox(endpoint) => Box::new(BlackBox::connect(endpoint, policy)?),
+        })
+    }
+}
+
+/// Policy limits the user asserts for a target that does not advertise them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyLimits {
+    pub max_stream_bytes: Option<u64>,
+    pub idle_timeout: Option<Millis>,
+    pub max_duration: Option<Millis>,
+}
 
 /// What `run` is asked to do.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub target: TargetSpec,
+    pub target: RunTarget,
+    pub limits: PolicyLimits,
     pub budget: Budget,
     pub seed: u64,
+    pub jobs: usize,
     /// Seed inputs: every file of this folder.
     pub corpus: Option<PathBuf>,
     /// Where to write one JSON line per deduplicated finding.
@@ -30,13 +89,12 @@ pub struct RunOptions {
     pub findings_dir: PathBuf,
     /// Stop once this oracle reports something.
     pub until: Option<Oracle>,
-    /// How often to print a progress line.
-    pub progress_every: Duration,
+    /// Draw a progress bar (on a terminal) instead of a plain line every few seconds.
+    pub progress_bar: bool,
 }
 
 /// Runs a campaign; `Ok` when nothing was found, [`Exit::Findings`] otherwise.
 pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> {
-    let log = RefCell::new(log);
     let corpus = match &options.corpus {
         Some(dir) => read_corpus(dir)?,
         None => Vec::new(),
@@ -47,25 +105,33 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
         })?),
         None => None,
     };
-    let target = options.target.to_string();
-    let mut write_error = None;
-    let mut reproducers: Vec<String> = Vec::new();
-    let mut last_progress = Duration::ZERO;
+    let target = options.target.name();
+    let policy = options.target.policy(&options.limits);
     let _ = writeln!(
-        log.borrow_mut(),
-        "run: target {target}, seed {}, {} corpus inputs",
+        log,
+        "run: target {target}, seed {}, {} job(s), {} corpus inputs",
         options.seed,
+        options.jobs,
         corpus.len()
     );
-    let mut campaign = Campaign::new(options.target, options.seed, corpus);
-    let summary = campaign.run(
-        options.budget,
-        options.until,
+    let plan = Plan {
+        budget: options.budget,
+        until: options.until,
+        seed: options.seed,
+        corpus,
+        jobs: options.jobs,
+    };
+    let progress = Progress::new(options.progress_bar);
+    let mut write_error = None;
+    let mut reproducers: Vec<String> = Vec::new();
+    let make_runner = |_job: usize| options.target.runner(policy);
+    let summary = campaign::run(
+        &plan,
+        &make_runner,
         |found| match record(options, &target, found, report.as_mut()) {
             Ok(path) => {
                 reproducers.push(path.display().to_string());
-                let _ = writeln!(
-                    log.borrow_mut(),
+                progress.say(&format!(
                     "finding: [{}/{}] {} -> {} (after {} scenarios, {} ms)",
                     found.finding.oracle,
                     found.finding.kind,
@@ -73,20 +139,17 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
                     path.display(),
                     found.scenarios,
                     found.elapsed.as_millis()
-                );
+                ));
             }
             Err(error) => {
                 write_error.get_or_insert(error);
             }
         },
-        |summary| {
-            if summary.elapsed >= last_progress + options.progress_every {
-                last_progress = summary.elapsed;
-                let _ = writeln!(log.borrow_mut(), "{}", progress_line(summary));
-            }
-        },
-    );
-    let _ = writeln!(log.borrow_mut(), "done: {}", progress_line(&summary));
+        |summary| progress.update(summary),
+    )
+    .map_err(|error| Exit::Usage(format!("{target}: {error}")))?;
+    progress.finish();
+    let _ = writeln!(log, "done: {}", progress_line(&summary));
     if let Some(error) = write_error {
         return Err(error);
     }
@@ -113,17 +176,73 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
     }
 }
 
-/// `[12.0s] 34567 scenarios (2880/s), 456789 requests (38065/s), pool 123, 2 findings`
+/// Progress on stderr: a bar on a terminal, else a plain line every [`PLAIN_EVERY`].
+struct Progress {
+    bar: Option<ProgressBar>,
+    last_line: std::cell::Cell<Duration>,
+}
+
+/// How often a plain progress line is printed.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+impl Progress {
+    fn new(bar: bool) -> Self {
+        let bar = bar.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            last_line: std::cell::Cell::new(Duration::ZERO),
+        }
+    }
+
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn update(&self, summary: &Summary) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(progress_line(summary));
+                bar.tick();
+            }
+            None if summary.elapsed >= self.last_line.get() + PLAIN_EVERY => {
+                self.last_line.set(summary.elapsed);
+                eprintln!("{}", progress_line(summary));
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `[12.0s] 34567 scenarios (2880/s), 456789 requests (38065/s), request kinds 8/8,
+/// 412 features, 2 findings`
 fn progress_line(summary: &Summary) -> String {
     let secs = summary.elapsed.as_secs_f64().max(1e-9);
     format!(
-        "[{:.1}s] {} scenarios ({:.0}/s), {} requests ({:.0}/s), pool {}, {} findings",
+        "[{:.1}s] {} scenarios ({:.0}/s), {} requests ({:.0}/s), request kinds {}/{}, {} features, {} findings",
         summary.elapsed.as_secs_f64(),
         summary.scenarios,
         summary.scenarios as f64 / secs,
         summary.requests,
         summary.requests as f64 / secs,
-        summary.pool,
+        summary.purposes,
+        PURPOSES,
+        summary.features,
         summary.findings.len()
     )
 }
@@ -188,7 +307,8 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<Vec<u8>>, Exit> {
 /// `verbose`, also prints each scenario's listing and every finding's evidence.
 pub fn replay(
     files: &[PathBuf],
-    target: Option<TargetSpec>,
+    target: Option<&RunTarget>,
+    limits: &PolicyLimits,
     verbose: bool,
     out: &mut impl Write,
 ) -> Result<(), Exit> {
@@ -197,17 +317,21 @@ pub fn replay(
         let bytes = fs::read(file)
             .map_err(|e| Exit::Usage(format!("cannot read {}: {e}", file.display())))?;
         let sidecar = read_sidecar(file);
-        let spec = match (target, &sidecar) {
-            (Some(spec), _) => spec,
-            (None, Some(sidecar)) => sidecar.target.parse().map_err(|e| {
+        let chosen = match (target, &sidecar) {
+            (Some(target), _) => target.clone(),
+            (None, Some(sidecar)) => sidecar_target(&sidecar.target).map_err(|e| {
                 Exit::Usage(format!(
                     "{}: its sidecar names a target I cannot run: {e}",
                     file.display()
                 ))
             })?,
-            (None, None) => TargetSpec::Reference,
+            (None, None) => RunTarget::InProcess(TargetSpec::Reference),
         };
-        let verdict = Harness::new(spec).run(&bytes);
+        let spec = chosen.name();
+        let mut runner = chosen
+            .runner(chosen.policy(limits))
+            .map_err(|e| Exit::Usage(format!("{spec}: {e}")))?;
+        let verdict = runner.run(&bytes);
         let expected = sidecar
             .as_ref()
             .and_then(|s| Some((Oracle::from_name(&s.oracle)?, s.kind.as_str())));
@@ -245,6 +369,20 @@ pub fn replay(
         0 => Ok(()),
         n => Err(Exit::Findings(n)),
     }
+}
+
+/// The target a sidecar names: an in-process target, or a URL (a server the user runs).
+fn sidecar_target(name: &str) -> Result<RunTarget, String> {
+    if name.starts_with("http://") || name.starts_with("https://") {
+        return Ok(RunTarget::BlackBox(Endpoint {
+            url: name.to_owned(),
+            launch: None,
+            allow_remote: false,
+        }));
+    }
+    name.parse()
+        .map(RunTarget::InProcess)
+        .map_err(|e: crate::harness::TargetSpecError| e.to_string())
 }
 
 /// What `list` can list.

@@ -42,7 +42,7 @@ pub fn config(spec: TargetSpec) -> Result<ServerConfig, Exit> {
 
 /// Serves `server` on every connection `listener` accepts, each on a task of its own, over
 /// HTTP/1.1 with keep-alive, for as long as the runtime runs. A failed accept is retried after
-/// [`ACCEPT_BACKOFF`], so running out of descriptors slows the server down but does not stop it.
+/// a short pause, so running out of descriptors slows the server down but does not stop it.
 pub async fn accept(listener: TcpListener, server: ReferenceServer) -> Infallible {
     loop {
         match listener.accept().await {

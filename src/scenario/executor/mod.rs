@@ -12,6 +12,7 @@
 mod ids;
 mod reading;
 mod requests;
+mod tools;
 
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ use tokio::runtime::{Builder, Runtime};
 use tokio::time::{sleep, timeout, Instant};
 
 use self::reading::{AfterRead, OpenBody, ReadPlan};
-use self::requests::{Fresh, Headers, MCP_SESSION_ID};
+use self::requests::{Headers, MCP_SESSION_ID};
+use self::tools::Fresh;
+pub use self::tools::{Tool, ToolCatalog};
 use super::{Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS};
 use crate::chunking::cut_cycling;
 use crate::model::Millis;
@@ -140,12 +143,24 @@ async fn quiesce() -> bool {
     handle.metrics().num_alive_tasks() == 0
 }
 
-/// Runs `scenario` against `target` on the current runtime and returns what happened.
+/// Runs `scenario` against `target` on the current runtime and returns what happened; calls
+/// go to the built-in tools.
 pub async fn execute(
     target: &mut dyn Target,
     scenario: &Scenario,
     policy: Policy,
     deadlines: Deadlines,
+) -> Trace {
+    execute_with_tools(target, scenario, policy, deadlines, &ToolCatalog::builtin()).await
+}
+
+/// [`execute`], with calls going to the tools of `tools` (see [`ToolCatalog`]).
+pub async fn execute_with_tools(
+    target: &mut dyn Target,
+    scenario: &Scenario,
+    policy: Policy,
+    deadlines: Deadlines,
+    tools: &ToolCatalog,
 ) -> Trace {
     let mut run = Run {
         trace: Trace {
@@ -160,6 +175,7 @@ pub async fn execute(
         open: Vec::new(),
         next_rpc_id: 0,
         fresh: Fresh::default(),
+        tools,
         step: 0,
     };
     run.checkpoint(CheckpointKind::Baseline);
@@ -192,6 +208,7 @@ struct Run<'t> {
     open: Vec<OpenBody>,
     next_rpc_id: u64,
     fresh: Fresh,
+    tools: &'t ToolCatalog,
     step: usize,
 }
 
@@ -347,14 +364,9 @@ impl Run<'_> {
         };
         let id = self.rpc_id();
         let canary = self.trace.sessions[session].canary.clone();
-        let (tool, params) = requests::call_params(call, id, &canary, &mut self.fresh);
-        let mut send = Send::new(
-            Method::POST,
-            Purpose::Call {
-                tool: tool.to_owned(),
-            },
-            Some(slot),
-        );
+        let (tool, arguments) = self.tools.arguments(call, &canary, &mut self.fresh);
+        let params = requests::call_params(&tool, arguments, id);
+        let mut send = Send::new(Method::POST, Purpose::Call { tool }, Some(slot));
         send.rpc_id = Some(id);
         send.body = requests::rpc_request(id, "tools/call", params);
         send.upload = Some(upload.clone());

@@ -5,7 +5,7 @@ use http::header::{ACCEPT, CONTENT_TYPE, HOST, ORIGIN};
 use http::{HeaderValue, Method, Request, Uri};
 use serde_json::{json, Value};
 
-use crate::scenario::{CacheKey, Misstep, ToolCall};
+use crate::scenario::Misstep;
 use crate::target::RequestBody;
 
 pub(super) const MCP_SESSION_ID: &str = "mcp-session-id";
@@ -100,55 +100,8 @@ pub(super) fn initialize_params(version: &str) -> Value {
     })
 }
 
-/// Values that make each call's arguments fresh or repeated.
-#[derive(Debug, Default)]
-pub(super) struct Fresh(u64);
-
-impl Fresh {
-    fn next(&mut self) -> u64 {
-        self.0 += 1;
-        self.0
-    }
-}
-
-/// The tool's name and the params of a `tools/call` for `call`; the request's own id is its
-/// progress token, and `canary` ends every untrusted text.
-pub(super) fn call_params(
-    call: &ToolCall,
-    rpc_id: u64,
-    canary: &str,
-    fresh: &mut Fresh,
-) -> (&'static str, Value) {
-    let (name, arguments) = match call {
-        ToolCall::Echo { text } => (
-            "echo",
-            json!({ "text": format!("{}{canary}", text.render()) }),
-        ),
-        ToolCall::Stream {
-            count,
-            size,
-            delay_ms,
-        } => (
-            "stream",
-            json!({ "count": count, "size": size % 1025, "delay_ms": delay_ms % 2001 }),
-        ),
-        ToolCall::FetchCached { key } => {
-            let key = match key {
-                CacheKey::Fresh => format!("fresh-{}", fresh.next()),
-                CacheKey::Repeat(n) => format!("key-{}", n % 4),
-            };
-            ("fetch_cached", json!({ "key": key }))
-        }
-        ToolCall::Subscribe => (
-            "subscribe",
-            json!({ "topic": format!("topic-{}", fresh.next()) }),
-        ),
-        ToolCall::Monitor { count, interval_ms } => (
-            "monitor",
-            json!({ "count": count % 33, "interval_ms": 10 + interval_ms % 4991 }),
-        ),
-    };
-    let params =
-        json!({ "name": name, "arguments": arguments, "_meta": { "progressToken": rpc_id } });
-    (name, params)
+/// The params of a `tools/call` of `tool` with `arguments`; the request's own id is its
+/// progress token.
+pub(super) fn call_params(tool: &str, arguments: Value, rpc_id: u64) -> Value {
+    json!({ "name": tool, "arguments": arguments, "_meta": { "progressToken": rpc_id } })
 }

@@ -10,7 +10,7 @@
 //!   to a pool's and the dispatcher's heuristics (hyper drains what is buffered and may keep
 //!   the connection);
 //! - only a body read to its end returns its connection to a small keep-alive pool
-//!   ([`connection`]), so no connection is ever reused half-read; after a crash of a server
+//!   (`connection.rs`), so no connection is ever reused half-read; after a crash of a server
 //!   the target started, the pool is emptied and new connections are retried while the
 //!   restarted server comes up, which a shared client pool has no handle for;
 //! - every socket is set up for the fuzzer: `TCP_NODELAY` (each upload chunk is its own write)
@@ -18,12 +18,12 @@
 //!   as the backpressure oracle needs), and the target counts the connections it opens.
 //!
 //! Request bodies go out frame by frame with chunked encoding, an aborted upload closes the
-//! connection mid-body ([`upload`]); response bodies are read only as fast as the executor
-//! reads them ([`response`]). Every failure to get a response head is a one-line
+//! connection mid-body (`upload.rs`); response bodies are read only as fast as the executor
+//! reads them (`response.rs`). Every failure to get a response head is a one-line
 //! [`TargetError::Connection`].
 //!
 //! Only loopback servers are allowed unless the caller allows remote ones explicitly
-//! ([`address`]). A target may own its server ([`ServerProcess`]): then it restarts the server
+//! (`address.rs`). A target may own its server ([`ServerProcess`]): then it restarts the server
 //! when it finds it dead (recording the crash for a `liveness` finding, see
 //! [`HttpTarget::take_crashes`]), and reports the server's RSS and open descriptors.
 

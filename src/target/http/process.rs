@@ -78,7 +78,7 @@ pub enum ProcessError {
 /// Invariants: the child leads a process group of its own (its pid is the group's id), and is
 /// reaped only after its group was sent SIGKILL, so a signal to the group never reaches a
 /// stranger that reused the id; every process of the group is killed when this value is
-/// dropped (SIGTERM, then SIGKILL after [`STOP_GRACE`]); a server found dead is replaced by a
+/// dropped (SIGTERM, then SIGKILL after a second); a server found dead is replaced by a
 /// new one before anything else is sent to it.
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -130,7 +130,8 @@ impl ServerProcess {
         self.pid().map(measure::members).unwrap_or_default()
     }
 
-    /// RSS and open file descriptors, summed over the server's group (see [`measure`]).
+    /// RSS and open file descriptors, summed over the server's group (every live
+    /// process of it: a wrapping shell only adds a constant).
     pub fn resources(&self) -> Resources {
         self.pid().map(measure::group).unwrap_or_default()
     }
