@@ -62,7 +62,7 @@ impl BlackBox {
             policy,
             tools: ToolCatalog::builtin(),
         };
-        black_box.tools = black_box.discover_tools()?;
+        black_box.tools = black_box.discover_tools()?.in_real_time();
         Ok(black_box)
     }
 

@@ -140,9 +140,10 @@ struct RunArgs {
     /// The seed of the scenario generator: the same seed runs the same scenarios.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Parallel jobs, one thread (and runtime) each.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    jobs: u16,
+    /// Parallel jobs, one thread (and runtime) each. By default 1 in process (one per core is
+    /// the most that helps) and 8 against a URL (black-box jobs mostly wait on the server).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: Option<u16>,
     /// Seed inputs (every file of the folder); by default corpus/harness_reference when it
     /// exists.
     #[arg(long, value_name = "DIR")]
@@ -280,12 +281,16 @@ fn run(args: RunArgs) -> Result<(), Exit> {
         .target
         .target(Some(TargetSpec::Rmcp(RmcpVariant::Local)))?
         .expect("a default target is given");
+    let jobs = args.jobs.unwrap_or(match target {
+        RunTarget::InProcess(_) => 1,
+        RunTarget::BlackBox(_) => 8,
+    });
     let options = RunOptions {
         target,
         limits: args.target.limits(),
         budget,
         seed: args.seed,
-        jobs: usize::from(args.jobs),
+        jobs: usize::from(jobs),
         corpus,
         report: args.report,
         sarif: args.sarif,
@@ -293,7 +298,7 @@ fn run(args: RunArgs) -> Result<(), Exit> {
         until: args.until,
         progress_bar: io::stderr().is_terminal(),
     };
-    harness::run(&options, &mut io::stderr().lock()).map(drop)
+    harness::run(&options, &mut io::stderr()).map(drop)
 }
 
 fn replay(args: &ReplayArgs, out: &mut impl io::Write) -> Result<(), Exit> {

@@ -15,7 +15,7 @@ pub use mutate::{Mutator, MAX_INPUT_BYTES};
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Barrier};
 use std::time::{Duration, Instant};
 
 use crate::harness::Verdict;
@@ -84,6 +84,15 @@ pub struct Summary {
 /// The kinds of request a scenario can send, for the coverage figure.
 pub const PURPOSES: u32 = 8;
 
+/// Waits, when dropped, until every job has dropped its own.
+struct WaitForAll<'a>(&'a Barrier);
+
+impl Drop for WaitForAll<'_> {
+    fn drop(&mut self) {
+        self.0.wait();
+    }
+}
+
 /// What jobs tell the campaign.
 enum Report {
     Found(Found),
@@ -116,18 +125,24 @@ pub fn run(
     let (reports, inbox) = mpsc::channel();
     let mut summary = Summary::default();
     let mut failure = None;
+    // No job lets its runner go before every job has finished its last scenario: job 0's
+    // runner may own the server the others are still talking to.
+    let finished = Barrier::new(plan.jobs.max(1));
     std::thread::scope(|scope| {
         for job in 0..plan.jobs.max(1) {
             let reports = reports.clone();
             let shared = &shared;
+            let finished = &finished;
             scope.spawn(move || {
-                let result =
+                let mut job =
                     make_runner(job).map(|runner| Job::new(plan, job, runner, shared, start));
-                match result {
-                    Ok(mut job) => job.run(&reports),
+                // Declared after the job, so dropped (also when unwinding) before its runner.
+                let _wait = WaitForAll(finished);
+                match &mut job {
+                    Ok(job) => job.run(&reports),
                     Err(error) => {
                         shared.stop.store(true, Ordering::Relaxed);
-                        let _ = reports.send(Report::Failed(error));
+                        let _ = reports.send(Report::Failed(std::mem::take(error)));
                     }
                 }
             });

@@ -54,11 +54,30 @@ impl RunTarget {
         policy
     }
 
-    /// A runner for one job.
-    fn runner(&self, policy: Policy) -> Result<Box<dyn Runner>, String> {
+    /// The runner of job `job`. Of a server the suite starts, job 0 starts it and the other
+    /// jobs connect to it once it is up (so only job 0 restarts it and reports crashes).
+    fn runner(&self, policy: Policy, job: usize) -> Result<Box<dyn Runner>, String> {
         Ok(match self {
             RunTarget::InProcess(spec) => Box::new(Harness::with_policy(*spec, policy)),
-            RunTarget::BlackBox(endpoint) => Box::new(BlackBox::connect(endpoint, policy)?),
+            RunTarget::BlackBox(endpoint) => match &endpoint.launch {
+                Some(launch) if job > 0 => {
+                    let started_by_job_0 = Endpoint {
+                        launch: None,
+                        ..endpoint.clone()
+                    };
+                    let until = std::time::Instant::now() + launch.start_deadline;
+                    loop {
+                        match BlackBox::connect(&started_by_job_0, policy) {
+                            Ok(runner) => break Box::new(runner),
+                            Err(_) if std::time::Instant::now() < until => {
+                                std::thread::sleep(Duration::from_millis(100));
+                            }
+                            Err(error) => return Err(error),
+                        }
+                    }
+                }
+                _ => Box::new(BlackBox::connect(endpoint, policy)?),
+            },
         })
     }
 }
@@ -124,7 +143,7 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
     let progress = Progress::new(options.progress_bar);
     let mut write_error = None;
     let mut reproducers: Vec<String> = Vec::new();
-    let make_runner = |_job: usize| options.target.runner(policy);
+    let make_runner = |job: usize| options.target.runner(policy, job);
     let summary = campaign::run(
         &plan,
         &make_runner,
@@ -329,7 +348,7 @@ pub fn replay(
         };
         let spec = chosen.name();
         let mut runner = chosen
-            .runner(chosen.policy(limits))
+            .runner(chosen.policy(limits), 0)
             .map_err(|e| Exit::Usage(format!("{spec}: {e}")))?;
         let verdict = runner.run(&bytes);
         let expected = sidecar

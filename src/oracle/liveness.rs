@@ -7,7 +7,8 @@ use super::{Finding, Oracle, Severity};
 use crate::trace::{Outcome, Purpose, StreamEnd, Trace};
 
 /// `liveness`: "any exchange with Outcome::TimedOut → `no-response`, Failed → `failed`"
-/// (critical); "any stream of a POST request (purpose Call/ListTools/Initialize) with end
+/// (critical), except a request whose upload the client aborted (over a socket that can only
+/// close the connection, so no response is the expected outcome); "any stream of a POST request (purpose Call/ListTools/Initialize) with end
 /// Abandoned → `request-stream-never-ended`" (high); "any stream with end Failed →
 /// `stream-failed`" (medium).
 pub(super) fn check(trace: &Trace) -> Vec<Finding> {
@@ -15,6 +16,7 @@ pub(super) fn check(trace: &Trace) -> Vec<Finding> {
     for (index, exchange) in trace.exchanges.iter().enumerate() {
         let (kind, summary, evidence) = match &exchange.outcome {
             Outcome::Responded { .. } => continue,
+            Outcome::Failed { .. } if exchange.upload.aborted => continue,
             Outcome::TimedOut { at, deadline } => (
                 "no-response",
                 format!(
@@ -124,6 +126,25 @@ mod tests {
         let found = one_call(Some(failed), None, Purpose::ListTools);
         assert_eq!(kinds(&found), ["failed"]);
         assert_eq!(found[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn an_upload_the_client_aborted_may_fail() {
+        let mut b = Build::new();
+        let s = b.session(Some("a"), "2025-06-18");
+        let call = Purpose::Call {
+            tool: "echo".to_owned(),
+        };
+        let e = b.request(call, Some(s));
+        let failed = Outcome::Failed {
+            at: AT,
+            error: "the client aborted the upload".to_owned(),
+        };
+        b.trace.exchanges[e].outcome = failed;
+        b.trace.exchanges[e].upload.aborted = true;
+        assert_eq!(check(&b.trace), []);
+        b.trace.exchanges[e].upload.aborted = false;
+        assert_eq!(kinds(&check(&b.trace)), ["failed"]);
     }
 
     #[test]

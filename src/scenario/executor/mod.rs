@@ -50,6 +50,8 @@ pub struct Deadlines {
     /// The time a target gets, once every session was deleted, to end what they held, before
     /// the `Teardown` snapshot (work still running then counts as left behind).
     pub wind_down: Duration,
+    /// The longest a `Stall` op waits.
+    pub max_stall: Duration,
 }
 
 impl Deadlines {
@@ -63,18 +65,23 @@ impl Deadlines {
             drain: Duration::from_millis(duration),
             settle: Duration::from_millis(10),
             wind_down: Duration::from_secs(5),
+            max_stall: Duration::MAX,
         }
     }
 
-    /// Real time (a process behind a socket): short, so a scenario stays well under a second
-    /// unless the target is slow.
+    /// Real time (a process behind a socket on loopback): short, so that a scenario takes
+    /// milliseconds unless the target is slow. A read gives up after 10 ms without data, a
+    /// stall lasts at most 20 ms (on loopback, long enough for a server to fill the socket
+    /// buffers of a reader that stopped), and a request stream gets 2 s to end (black-box tool
+    /// calls are paced to end well before, see [`ToolCatalog::in_real_time`]).
     pub fn real_time() -> Self {
         Self {
-            head: Duration::from_secs(10),
-            quiet: Duration::from_millis(200),
-            drain: Duration::from_secs(5),
-            settle: Duration::from_millis(50),
-            wind_down: Duration::from_millis(500),
+            head: Duration::from_secs(5),
+            quiet: Duration::from_millis(10),
+            drain: Duration::from_secs(2),
+            settle: Duration::from_millis(2),
+            wind_down: Duration::from_millis(10),
+            max_stall: Duration::from_millis(20),
         }
     }
 }
@@ -276,7 +283,8 @@ impl Run<'_> {
             } => self.call(*session, call, upload).await,
             Op::Read { stream, bytes } => self.read(*stream, u64::from(*bytes).max(1)).await,
             Op::Stall { millis } => {
-                sleep(Duration::from_millis(u64::from(*millis))).await;
+                sleep(Duration::from_millis(u64::from(*millis)).min(self.deadlines.max_stall))
+                    .await;
                 self.checkpoint(CheckpointKind::AfterStall);
             }
             Op::DropResponse { stream } => self.drop_response(*stream).await,

@@ -37,6 +37,8 @@ pub struct Tool {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ToolCatalog {
     tools: Vec<Tool>,
+    /// Delays and intervals are a few milliseconds (real time), not up to seconds.
+    real_time: bool,
 }
 
 impl ToolCatalog {
@@ -71,7 +73,18 @@ impl ToolCatalog {
         if tools.is_empty() {
             return Err("the server lists no tools".to_owned());
         }
-        Ok(Self { tools })
+        Ok(Self {
+            tools,
+            real_time: false,
+        })
+    }
+
+    /// The same tools, with the delays and intervals of `stream` and `monitor` calls cut to a
+    /// few milliseconds: in real time a call must end well within the executor's drain
+    /// deadline (255 events at most 4 ms apart), where in virtual time waiting costs nothing.
+    pub fn in_real_time(mut self) -> Self {
+        self.real_time = true;
+        self
     }
 
     /// The tools, in the server's order.
@@ -87,7 +100,7 @@ impl ToolCatalog {
         canary: &str,
         fresh: &mut Fresh,
     ) -> (String, Value) {
-        let (name, builtin) = builtin_arguments(call, canary, fresh);
+        let (name, builtin) = builtin_arguments(call, canary, fresh, self.real_time);
         if self.tools.is_empty() {
             return (name.to_owned(), builtin);
         }
@@ -118,8 +131,18 @@ impl Fresh {
     }
 }
 
-/// The built-in tool's name and arguments for `call`.
-fn builtin_arguments(call: &ToolCall, canary: &str, fresh: &mut Fresh) -> (&'static str, Value) {
+/// The built-in tool's name and arguments for `call`, paced for real time if `real_time`.
+fn builtin_arguments(
+    call: &ToolCall,
+    canary: &str,
+    fresh: &mut Fresh,
+    real_time: bool,
+) -> (&'static str, Value) {
+    let (max_delay, min_interval, max_interval) = if real_time {
+        (4, 1, 10)
+    } else {
+        (2000, 10, 5000)
+    };
     match call {
         ToolCall::Echo { text } => (
             "echo",
@@ -131,7 +154,7 @@ fn builtin_arguments(call: &ToolCall, canary: &str, fresh: &mut Fresh) -> (&'sta
             delay_ms,
         } => (
             "stream",
-            json!({ "count": count, "size": size % 1025, "delay_ms": delay_ms % 2001 }),
+            json!({ "count": count, "size": size % 1025, "delay_ms": delay_ms % (max_delay + 1) }),
         ),
         ToolCall::FetchCached { key } => {
             let key = match key {
@@ -146,7 +169,7 @@ fn builtin_arguments(call: &ToolCall, canary: &str, fresh: &mut Fresh) -> (&'sta
         ),
         ToolCall::Monitor { count, interval_ms } => (
             "monitor",
-            json!({ "count": count % 33, "interval_ms": 10 + interval_ms % 4991 }),
+            json!({ "count": count % 33, "interval_ms": min_interval + interval_ms % (max_interval - min_interval + 1) }),
         ),
     }
 }

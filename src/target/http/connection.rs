@@ -19,6 +19,11 @@ use crate::target::TargetError;
 /// The most idle connections kept; more are closed.
 const MAX_IDLE: usize = 8;
 
+/// How long a connection may sit idle in the pool: less than the keep-alive timeouts servers
+/// commonly use (Node's 5 s, uvicorn's 5 s), so that the pool does not hand out a connection
+/// the server is closing at that moment.
+const MAX_IDLE_AGE: Duration = Duration::from_secs(2);
+
 /// How long a pooled connection gets to become ready for its next request (it has just
 /// finished a response, so it only needs a turn of the runtime); after that a new one is used.
 const REUSE_WAIT: Duration = Duration::from_secs(1);
@@ -56,10 +61,10 @@ impl Drop for Connection {
 /// The idle connections of one target, and the count of connections it opened.
 ///
 /// Invariant: only connections whose last response body was read to its end are in `idle`
-/// (see [`super::response`]), at most [`MAX_IDLE`] of them.
+/// (see [`super::response`]), at most [`MAX_IDLE`] of them, each with the time it became idle.
 #[derive(Default)]
 pub(super) struct Pool {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<(Instant, Connection)>>,
     opened: AtomicU64,
 }
 
@@ -79,11 +84,15 @@ impl Pool {
         None
     }
 
+    /// The most recently idle connection; closes those idle longer than [`MAX_IDLE_AGE`].
     fn pop(&self) -> Option<Connection> {
-        self.idle
+        let mut idle = self
+            .idle
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .pop()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let now = Instant::now();
+        idle.retain(|(since, _)| now.duration_since(*since) < MAX_IDLE_AGE);
+        idle.pop().map(|(_, connection)| connection)
     }
 
     /// Keeps `connection` for a later request (or closes it if the pool is full).
@@ -93,7 +102,7 @@ impl Pool {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push(connection);
+            idle.push((Instant::now(), connection));
         }
     }
 

@@ -153,12 +153,19 @@ impl Target for HttpTarget {
         Box::pin(async move {
             let mut request = request;
             if let Some(mut connection) = pool.take().await {
+                // A request without a body can be sent again as it was.
+                let again = matches!(request.body(), Upload::Empty).then(|| empty_copy(&request));
                 match connection.sender.try_send_request(request).await {
                     Ok(response) => return Ok(wrap(response, connection, pool)),
-                    // The idle connection closed before the request went out: use a new one.
-                    Err(mut error) => match error.take_message() {
-                        Some(unsent) => request = unsent,
-                        None => return Err(TargetError::Connection(one_line(error.error()))),
+                    Err(mut error) => match (error.take_message(), again) {
+                        // The idle connection closed before the request went out.
+                        (Some(unsent), _) => request = unsent,
+                        // It closed as the request went out, before any response: the race
+                        // every keep-alive client has with a server closing an idle
+                        // connection. A request without a body (GET, DELETE: idempotent)
+                        // is sent again once on a new connection, as RFC 9110 9.2.2 allows.
+                        (None, Some(again)) if no_response_yet(error.error()) => request = again,
+                        (None, _) => return Err(TargetError::Connection(one_line(error.error()))),
                     },
                 }
             }
@@ -205,6 +212,35 @@ fn prepare(request: Request<RequestBody>, address: &Address) -> Request<Upload> 
         }
     }
     Request::from_parts(parts, Upload::new(body))
+}
+
+/// A copy of a request that has no body.
+fn empty_copy(request: &Request<Upload>) -> Request<Upload> {
+    let mut copy = Request::new(Upload::Empty);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+/// Whether hyper failed before reading any of a response: the connection was closed or reset
+/// under the request.
+fn no_response_yet(error: &hyper::Error) -> bool {
+    error.is_incomplete_message() || error.is_canceled() || error.is_closed() || {
+        let mut source = std::error::Error::source(error);
+        let mut reset = false;
+        while let Some(cause) = source {
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                reset |= matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                );
+            }
+            source = cause.source();
+        }
+        reset
+    }
 }
 
 fn wrap(

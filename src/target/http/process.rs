@@ -270,6 +270,19 @@ fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
         .stdout(log)
         .stderr(stderr)
         .process_group(0);
+    // SAFETY: prctl(2) with PR_SET_PDEATHSIG takes plain integers; it is async-signal-safe,
+    // as code between fork and exec must be.
+    unsafe {
+        command.pre_exec(|| {
+            // The server is killed when the thread that started it ends, even if this process
+            // is killed before it can stop the server itself (the command should `exec` the
+            // server, so that the signal reaches the server and not only the shell).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if let Some(port) = launch.port {
         command.env("PORT", port.to_string());
     }

@@ -1,0 +1,244 @@
+//! The real servers of `targets/` as black boxes: each is installed from its lock files, started
+//! by `run --cmd`, fuzzed for a bounded time, and its report and SARIF log are checked; then every
+//! reproducer is replayed against a fresh server.
+//!
+//! Ignored by default: they need Node, Python and the package registries. `.ci/run` runs them:
+//! `cargo test --release --test targets -- --ignored --test-threads 1`. `MCP_FUZZ_TARGET_SECONDS`
+//! sets each campaign's length (30 s by default, at most 120).
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mcp_transport_fuzz::oracle::Oracle;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-transport-fuzz");
+
+/// How long each campaign runs.
+fn campaign_seconds() -> u64 {
+    std::env::var("MCP_FUZZ_TARGET_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 120)
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+/// Runs `command`, killing it if it outlives `limit`.
+fn run_bounded(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        text
+    });
+    let until = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("{command:?} outlived {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout"),
+        stderr: err.join().expect("stderr"),
+    }
+}
+
+fn install(target: &str) {
+    let output = run_bounded(
+        &mut Command::new(format!("targets/{target}/install.sh")),
+        Duration::from_secs(600),
+    );
+    assert!(
+        output.status.success(),
+        "targets/{target}/install.sh failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Fuzzes the server `command` starts, checks what the run wrote, and replays its findings.
+fn campaign(name: &str, target: &str, command: &str) {
+    install(target);
+    let dir = std::env::temp_dir().join(format!("mtf-targets-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let url = format!("http://127.0.0.1:{}/mcp", free_port());
+    let seconds = campaign_seconds();
+    let report = dir.join("report.jsonl");
+    let sarif = dir.join("report.sarif");
+    let endpoint = [
+        "--url",
+        &url,
+        "--cmd",
+        command,
+        "--server-log",
+        &dir.join("server.log").display().to_string(),
+    ]
+    .map(str::to_owned);
+    let output = run_bounded(
+        Command::new(BIN)
+            .arg("run")
+            .args(&endpoint)
+            .args(["--duration", &format!("{seconds}s"), "--seed", "1"])
+            .arg("--report")
+            .arg(&report)
+            .arg("--sarif")
+            .arg(&sarif)
+            .arg("--findings-dir")
+            .arg(dir.join("findings")),
+        Duration::from_secs(seconds + 120),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{name}: {}", stderr.lines().last().unwrap_or_default());
+    let code = output.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "{name}: exit {code:?}:\n{stderr}"
+    );
+    assert!(stderr.contains("done: "), "{name}: no summary:\n{stderr}");
+    let lines = check_report(name, &report, &url);
+    assert_eq!(
+        code == Some(1),
+        !lines.is_empty(),
+        "{name}: exit 1 exactly when findings are reported"
+    );
+    check_sarif(name, &sarif, lines.len());
+    for line in &lines {
+        println!(
+            "{name}: [{}/{}] {}",
+            line["oracle"].as_str().unwrap_or_default(),
+            line["kind"].as_str().unwrap_or_default(),
+            line["summary"].as_str().unwrap_or_default()
+        );
+    }
+    replay(name, &endpoint, &lines);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every line is a finding with the fields the harness promises; returns them.
+fn check_report(name: &str, report: &Path, url: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(report).expect("the report was written");
+    let oracles: Vec<&str> = Oracle::ALL.iter().map(|oracle| oracle.name()).collect();
+    text.lines()
+        .map(|line| {
+            let finding: Value = serde_json::from_str(line).expect("each line is JSON");
+            let oracle = finding["oracle"].as_str().unwrap_or_default();
+            assert!(oracles.contains(&oracle), "{name}: oracle {oracle:?}");
+            for field in ["severity", "summary", "kind", "reproducer"] {
+                assert!(
+                    finding[field].as_str().is_some_and(|s| !s.is_empty()),
+                    "{name}: {field} in {line}"
+                );
+            }
+            assert!(!finding["evidence"].is_null(), "{name}: evidence in {line}");
+            assert_eq!(finding["target"], url, "{name}: target in {line}");
+            let reproducer = PathBuf::from(finding["reproducer"].as_str().unwrap_or_default());
+            assert!(reproducer.is_file(), "{name}: {} exists", reproducer.display());
+            finding
+        })
+        .collect()
+}
+
+fn check_sarif(name: &str, sarif: &Path, findings: usize) {
+    let schema: Value = serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json"))
+        .expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(sarif).expect("written"))
+        .expect("the SARIF log is JSON");
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{name}: SARIF errors:\n{}", errors.join("\n"));
+    let results = log["runs"][0]["results"].as_array().map_or(0, Vec::len);
+    assert_eq!(results, findings, "{name}: one SARIF result per finding");
+}
+
+/// Replays every reproducer against a fresh server; each must fail again with some finding.
+/// Prints which reproduce their own finding (real time can shift a finding's kind).
+fn replay(name: &str, endpoint: &[String], lines: &[Value]) {
+    if lines.is_empty() {
+        return;
+    }
+    let files: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line["reproducer"].as_str())
+        .collect();
+    let output = run_bounded(
+        Command::new(BIN).arg("replay").args(endpoint).args(&files),
+        Duration::from_secs(60 + 30 * files.len() as u64),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{name}: replay exits 1 when findings fail again:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let passing: Vec<&str> = stdout.lines().filter(|l| l.ends_with(": passes")).collect();
+    assert!(
+        passing.is_empty(),
+        "{name}: reproducers that no longer fail:\n{}",
+        passing.join("\n")
+    );
+}
+
+#[test]
+#[ignore = "needs Node and the npm registry; .ci/run runs it"]
+fn ts_sdk_with_a_store_per_session() {
+    campaign(
+        "ts-sdk-per-session",
+        "ts-sdk",
+        "STORE=per-session exec targets/ts-sdk/start.sh",
+    );
+}
+
+#[test]
+#[ignore = "needs Node and the npm registry; .ci/run runs it"]
+fn ts_sdk_with_a_shared_store() {
+    campaign(
+        "ts-sdk-shared",
+        "ts-sdk",
+        "STORE=shared exec targets/ts-sdk/start.sh",
+    );
+}
+
+#[test]
+#[ignore = "needs Node and the npm registry; .ci/run runs it"]
+fn server_everything() {
+    campaign(
+        "server-everything",
+        "server-everything",
+        "QUIET=1 exec targets/server-everything/start.sh",
+    );
+}
+
+#[test]
+#[ignore = "needs Python and the PyPI registry; .ci/run runs it"]
+fn python_sdk() {
+    campaign("py-sdk", "py-sdk", "exec targets/py-sdk/start.sh");
+}
