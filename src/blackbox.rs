@@ -159,4 +159,8 @@ impl Runner for BlackBox {
             findings,
         }
     }
+
+    fn deterministic(&self) -> bool {
+        false
+    }
 }

@@ -159,7 +159,11 @@ fn check_report(name: &str, report: &Path, url: &str) -> Vec<Value> {
             assert!(!finding["evidence"].is_null(), "{name}: evidence in {line}");
             assert_eq!(finding["target"], url, "{name}: target in {line}");
             let reproducer = PathBuf::from(finding["reproducer"].as_str().unwrap_or_default());
-            assert!(reproducer.is_file(), "{name}: {} exists", reproducer.display());
+            assert!(
+                reproducer.is_file(),
+                "{name}: {} exists",
+                reproducer.display()
+            );
             finding
         })
         .collect()
@@ -172,7 +176,11 @@ fn check_sarif(name: &str, sarif: &Path, findings: usize) {
     let log: Value = serde_json::from_str(&std::fs::read_to_string(sarif).expect("written"))
         .expect("the SARIF log is JSON");
     let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{name}: SARIF errors:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{name}: SARIF errors:\n{}",
+        errors.join("\n")
+    );
     let results = log["runs"][0]["results"].as_array().map_or(0, Vec::len);
     assert_eq!(results, findings, "{name}: one SARIF result per finding");
 }

@@ -13,9 +13,9 @@ mod mutate;
 pub use features::features;
 pub use mutate::{Mutator, MAX_INPUT_BYTES};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Barrier};
+use std::sync::{mpsc, Barrier, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::harness::Verdict;
@@ -25,12 +25,23 @@ use crate::trace::Purpose;
 /// The most inputs a job's pool keeps; past it, new inputs are still run but no longer kept.
 pub const MAX_POOL: usize = 4096;
 
+/// How many times a job tries to confirm findings of one oracle and kind that do not recur.
+const MAX_CONFIRM_TRIES: u8 = 3;
+
 /// How often the progress callback runs.
 const TICK: Duration = Duration::from_millis(250);
 
 /// Something that runs scenario bytes against a target and judges the trace.
 pub trait Runner {
     fn run(&mut self, bytes: &[u8]) -> Verdict;
+
+    /// Whether the same bytes always give the same verdict (in process, on virtual time).
+    /// When not (a server behind a socket, in real time, shared by every job), the campaign
+    /// reports a finding only after running its input again alone, with the other jobs
+    /// paused, and seeing the same oracle and kind again.
+    fn deterministic(&self) -> bool {
+        true
+    }
 }
 
 /// Makes the runner of job `n`; an error stops the campaign before it starts.
@@ -79,6 +90,9 @@ pub struct Summary {
     /// Kinds of request sent at least once (initialize, call, resume, ...), of [`PURPOSES`].
     pub purposes: u32,
     pub findings: Vec<Found>,
+    /// Findings of a non-deterministic runner that did not recur when their input ran again
+    /// alone (they needed other jobs' traffic, or timing): not reported, kept for a look.
+    pub unconfirmed: Vec<Found>,
 }
 
 /// The kinds of request a scenario can send, for the coverage figure.
@@ -96,6 +110,7 @@ impl Drop for WaitForAll<'_> {
 /// What jobs tell the campaign.
 enum Report {
     Found(Found),
+    Unconfirmed(Found),
     Failed(String),
 }
 
@@ -110,6 +125,8 @@ struct Shared {
     requests: AtomicU64,
     features: AtomicU64,
     purposes: AtomicU64,
+    /// Held shared while a job runs a scenario, and exclusively while one confirms a finding.
+    alone: RwLock<()>,
 }
 
 /// Runs `plan`, calling `on_finding` for each new finding and `on_progress` about four times a
@@ -161,6 +178,16 @@ pub fn run(
                         summary.findings.push(found);
                     }
                 }
+                Ok(Report::Unconfirmed(found)) => {
+                    let key = (found.finding.oracle, found.finding.kind);
+                    if !summary
+                        .unconfirmed
+                        .iter()
+                        .any(|u| (u.finding.oracle, u.finding.kind) == key)
+                    {
+                        summary.unconfirmed.push(found);
+                    }
+                }
                 Ok(Report::Failed(error)) => {
                     failure.get_or_insert(error);
                 }
@@ -208,6 +235,8 @@ struct Job<'a> {
     start: Instant,
     seen_features: BTreeSet<u64>,
     seen_findings: BTreeSet<(Oracle, &'static str)>,
+    /// Findings seen but not confirmed, with how often.
+    unconfirmed: BTreeMap<(Oracle, &'static str), u8>,
 }
 
 impl<'a> Job<'a> {
@@ -228,6 +257,7 @@ impl<'a> Job<'a> {
             start,
             seen_features: BTreeSet::new(),
             seen_findings: BTreeSet::new(),
+            unconfirmed: BTreeMap::new(),
         }
     }
 
@@ -242,6 +272,20 @@ impl<'a> Job<'a> {
         }
     }
 
+    /// Whether `finding` recurs when `input` runs again with every other job paused; always
+    /// for a deterministic runner.
+    fn confirm(&mut self, input: &[u8], finding: &Finding) -> bool {
+        if self.runner.deterministic() {
+            return true;
+        }
+        let _alone = self.shared.alone.write().unwrap_or_else(|p| p.into_inner());
+        self.runner
+            .run(input)
+            .findings
+            .iter()
+            .any(|again| again.oracle == finding.oracle && again.kind == finding.kind)
+    }
+
     fn run(&mut self, reports: &mpsc::Sender<Report>) {
         let seeds = self.seeds_left;
         while self.claim() {
@@ -251,7 +295,10 @@ impl<'a> Job<'a> {
             } else {
                 self.mutator.next(&self.pool)
             };
-            let verdict = self.runner.run(&input);
+            let verdict = {
+                let _shared = self.shared.alone.read().unwrap_or_else(|p| p.into_inner());
+                self.runner.run(&input)
+            };
             let scenarios = self.shared.scenarios.fetch_add(1, Ordering::Relaxed) + 1;
             self.shared
                 .requests
@@ -268,17 +315,30 @@ impl<'a> Job<'a> {
             });
             self.shared.purposes.fetch_or(purposes, Ordering::Relaxed);
             for finding in verdict.findings {
-                if self.seen_findings.insert((finding.oracle, finding.kind)) {
-                    keep = true;
-                    let found = Found {
-                        finding,
-                        input: input.clone(),
-                        scenarios,
-                        elapsed: self.start.elapsed(),
-                    };
-                    if reports.send(Report::Found(found)).is_err() {
-                        return;
-                    }
+                let key = (finding.oracle, finding.kind);
+                let tries = self.unconfirmed.get(&key).copied().unwrap_or(0);
+                if self.seen_findings.contains(&key) || tries >= MAX_CONFIRM_TRIES {
+                    continue;
+                }
+                keep = true;
+                let confirmed = self.confirm(&input, &finding);
+                if !confirmed {
+                    self.unconfirmed.insert(key, tries + 1);
+                }
+                let found = Found {
+                    finding,
+                    input: input.clone(),
+                    scenarios,
+                    elapsed: self.start.elapsed(),
+                };
+                let report = if confirmed {
+                    self.seen_findings.insert(key);
+                    Report::Found(found)
+                } else {
+                    Report::Unconfirmed(found)
+                };
+                if reports.send(report).is_err() {
+                    return;
                 }
             }
             if keep && self.seeds_left == 0 && self.pool.len() < MAX_POOL {

@@ -169,6 +169,17 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
     .map_err(|error| Exit::Usage(format!("{target}: {error}")))?;
     progress.finish();
     let _ = writeln!(log, "done: {}", progress_line(&summary));
+    for found in &summary.unconfirmed {
+        // Kept for a look, not reported: they did not recur when their input ran alone.
+        let dir = options.findings_dir.join("unconfirmed");
+        let kept = write_reproducer(&dir, &target, &found.finding, &found.input)
+            .map_or_else(|e| format!("not kept: {e}"), |p| p.display().to_string());
+        let _ = writeln!(
+            log,
+            "unconfirmed (did not recur alone, not reported): [{}/{}] {} -> {kept}",
+            found.finding.oracle, found.finding.kind, found.finding.summary
+        );
+    }
     if let Some(error) = write_error {
         return Err(error);
     }

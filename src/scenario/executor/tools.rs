@@ -23,7 +23,7 @@ use crate::scenario::{CacheKey, ToolCall};
 const MAX_DEPTH: usize = 4;
 
 /// The largest number generated for a property without its own meaning.
-const SMALL_NUMBER: i64 = 3;
+const SMALL_NUMBER: i64 = 1;
 
 /// One tool as `tools/list` describes it.
 #[derive(Debug, Clone, PartialEq)]
