@@ -56,7 +56,13 @@ pub(super) fn check(trace: &Trace) -> Vec<Finding> {
                 "request-stream-never-ended",
                 Severity::High,
                 format!("the response stream {index} of a request was still open at {at}, when the client gave up"),
-                json!({ "stream": index, "exchange": stream.exchange, "at": at, "bytes": stream.bytes }),
+                json!({
+                    "stream": index,
+                    "exchange": stream.exchange,
+                    "purpose": trace.exchanges.get(stream.exchange).map(|e| &e.purpose),
+                    "at": at,
+                    "bytes": stream.bytes,
+                }),
             ),
             Some(StreamEnd::Failed { at, error }) => (
                 "stream-failed",

@@ -201,23 +201,15 @@ struct Filler<'a> {
 }
 
 impl Filler<'_> {
-    /// An object with every required property, plus the optional ones the built-in arguments
-    /// also have.
+    /// An object with every property the schema lists, required or not: an optional one left
+    /// out gets the server's default, which may be anything (server-everything's
+    /// `trigger-long-running-operation` takes 10 s by default).
     fn object(&mut self, schema: &Value, depth: usize) -> Value {
         let mut object = Map::new();
         let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
             return Value::Object(object);
         };
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|names| names.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
         for (name, property) in properties {
-            let known = self.builtin.get(name);
-            if !required.contains(&name.as_str()) && known.is_none() {
-                continue;
-            }
             if let Some(value) = self.value(name, property, depth + 1) {
                 object.insert(name.clone(), value);
             }
@@ -469,8 +461,8 @@ mod tests {
             "{lookup}"
         );
         assert!(
-            lookup.get("verbose").is_none(),
-            "optional properties without meaning are left out"
+            lookup["verbose"].is_boolean(),
+            "optional properties are set too: {lookup}"
         );
     }
 
