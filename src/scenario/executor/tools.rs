@@ -243,7 +243,7 @@ impl Filler<'_> {
             "string" => Some(Value::String(self.string(name, schema, known))),
             "integer" => Some(json!(self.number(schema, known))),
             "number" => Some(json!(self.number(schema, known) as f64)),
-            "boolean" => Some(Value::Bool(selector(self.call) % 2 == 0)),
+            "boolean" => Some(Value::Bool(selector(self.call).is_multiple_of(2))),
             "array" => {
                 let wanted = schema
                     .get("minItems")
