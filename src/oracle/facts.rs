@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::{Finding, Oracle, Severity};
 use crate::trace::{EventRecord, Exchange, IdSource, Trace};
@@ -37,15 +39,28 @@ pub(super) fn succeeded(exchange: &Exchange) -> bool {
     exchange.outcome.status().is_some_and(is_success)
 }
 
-/// The JSON object `data` holds, if it holds one (empty data, a priming event's, holds none).
-fn message(data: &str) -> Option<Map<String, Value>> {
+/// The members of a server message the oracles look at; the rest (results, fillers) is
+/// skipped without being built.
+#[derive(Deserialize)]
+struct Message {
+    id: Option<Value>,
+    method: Option<IgnoredAny>,
+    params: Option<Params>,
+}
+
+#[derive(Deserialize)]
+struct Params {
+    #[serde(rename = "progressToken")]
+    progress_token: Option<Value>,
+}
+
+/// The message `data` holds, if it holds a JSON object (empty data, a priming event's, holds
+/// none).
+fn message(data: &str) -> Option<Message> {
     if data.is_empty() {
         return None;
     }
-    match serde_json::from_str(data).ok()? {
-        Value::Object(message) => Some(message),
-        _ => None,
-    }
+    serde_json::from_str(data).ok()
 }
 
 /// The JSON-RPC request id a server message is about: a response's `id`, or a notification's
@@ -53,10 +68,10 @@ fn message(data: &str) -> Option<Map<String, Value>> {
 /// (priming events), for what is not a JSON object, and for messages with neither.
 fn origin_rpc_id(data: &str) -> Option<u64> {
     let message = message(data)?;
-    if message.contains_key("method") {
-        message.get("params")?.get("progressToken")?.as_u64()
+    if message.method.is_some() {
+        message.params?.progress_token?.as_u64()
     } else {
-        message.get("id")?.as_u64()
+        message.id?.as_u64()
     }
 }
 
@@ -64,10 +79,10 @@ fn origin_rpc_id(data: &str) -> Option<u64> {
 /// numeric `id` and no `method`).
 pub(super) fn response_rpc_id(data: &str) -> Option<u64> {
     let message = message(data)?;
-    if message.contains_key("method") {
+    if message.method.is_some() {
         return None;
     }
-    message.get("id")?.as_u64()
+    message.id?.as_u64()
 }
 
 /// Every request's JSON-RPC id, to the exchange that sent it (ids are unique in a trace).

@@ -202,10 +202,13 @@ fn misstep_wrong(
         Misstep::UnknownSessionId if uses_sessions(trace, exchange) && status != 404 => {
             Wrong::medium("unknown-session-not-404", "404")
         }
+        // A server may end a session at any time and then answer its id with 404 (an idle
+        // session expired while the client still held it): 404 comes before the version.
         Misstep::BadProtocolVersion
             if matches!(exchange.session_header, SessionHeader::Live(_))
                 && version >= "2025-06-18"
-                && status != 400 =>
+                && status != 400
+                && status != 404 =>
         {
             Wrong::medium("bad-version-not-400", "400")
         }
@@ -219,7 +222,8 @@ fn misstep_wrong(
         Misstep::ForeignOrigin
             if matches!(exchange.session_header, SessionHeader::Live(_))
                 && version >= "2025-11-25"
-                && status != 403 =>
+                && status != 403
+                && status != 404 =>
         {
             Wrong::medium("foreign-origin-not-403", "403")
         }
@@ -343,6 +347,9 @@ mod tests {
         assert_eq!(misstep(Misstep::ForeignOrigin, v, 403), []);
         assert_eq!(misstep(Misstep::ForeignHost, v, 421), []);
         assert_eq!(misstep(Misstep::BadAccept, v, 406), []);
+        // The server ended the session (an expiry) before judging the version or the origin.
+        assert_eq!(misstep(Misstep::BadProtocolVersion, v, 404), []);
+        assert_eq!(misstep(Misstep::ForeignOrigin, v, 404), []);
     }
 
     #[test]
@@ -352,6 +359,7 @@ mod tests {
             (Misstep::MissingSessionId, 404, "missing-session-not-400"),
             (Misstep::UnknownSessionId, 400, "unknown-session-not-404"),
             (Misstep::BadProtocolVersion, 200, "bad-version-not-400"),
+            (Misstep::BadProtocolVersion, 403, "bad-version-not-400"),
             (Misstep::ForeignOrigin, 200, "foreign-origin-accepted"),
             (Misstep::ForeignOrigin, 400, "foreign-origin-not-403"),
             (Misstep::ForeignHost, 200, "foreign-host-accepted"),
