@@ -119,7 +119,7 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
         None => Vec::new(),
     };
     let mut report = match &options.report {
-        Some(path) => Some(fs::File::create(path).map_err(|e| {
+        Some(path) => Some(create_with_parents(path).map_err(|e| {
             Exit::Usage(format!("cannot write the report {}: {e}", path.display()))
         })?),
         None => None,
@@ -196,7 +196,8 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
             .collect();
         let text = serde_json::to_string_pretty(&sarif_log(&results))
             .map_err(|e| Exit::Usage(e.to_string()))?;
-        fs::write(path, text + "\n")
+        create_with_parents(path)
+            .and_then(|mut file| file.write_all((text + "\n").as_bytes()))
             .map_err(|e| Exit::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if summary.findings.is_empty() {
@@ -204,6 +205,14 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
     } else {
         Err(Exit::Findings(summary.findings.len()))
     }
+}
+
+/// Creates `path` (truncating it), and its folder if it is missing.
+fn create_with_parents(path: &Path) -> std::io::Result<fs::File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    fs::File::create(path)
 }
 
 /// Progress on stderr: a bar on a terminal, else a plain line every [`PLAIN_EVERY`].
