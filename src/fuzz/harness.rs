@@ -32,7 +32,8 @@ pub const RMCP_KNOWN: &[(Oracle, &str)] = &[
     // The event store replays another session's events for its ids.
     (Oracle::CrossSession, "foreign-message"),
     (Oracle::CrossSession, "canary-leak"),
-    // A stalled stream blocks its session's other requests; streams left unread never end.
+    // After some requests of a session were aborted or left unread, a later request of the
+    // session gets no response head, or its stream stops halfway (seen after aborted uploads).
     (Oracle::Liveness, "no-response"),
     (Oracle::Liveness, "request-stream-never-ended"),
 ];

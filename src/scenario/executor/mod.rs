@@ -56,9 +56,9 @@ pub struct Deadlines {
 
 impl Deadlines {
     /// Virtual time (in process): generous, as waiting costs nothing; the drain outlasts the
-    /// policy's maximum duration.
+    /// policy's maximum duration, or without one the longest `stream` call a scenario can make.
     pub fn virtual_time(policy: &Policy) -> Self {
-        let duration = policy.max_duration.map_or(120_000, |d| d.0) + policy.slack.0;
+        let duration = policy.max_duration.map_or(STREAM_TOOL_LONGEST_MS, |d| d.0) + policy.slack.0;
         Self {
             head: Duration::from_secs(60),
             quiet: Duration::from_secs(2),
@@ -85,6 +85,10 @@ impl Deadlines {
         }
     }
 }
+
+/// The longest a `stream` tool call of a scenario takes in virtual time: 255 events, 2 s
+/// apart (see `tools.rs`), plus a little.
+const STREAM_TOOL_LONGEST_MS: u64 = 255 * 2_000 + 10_000;
 
 /// Runs scenarios against in-process targets on one reused current-thread runtime with paused
 /// time.
