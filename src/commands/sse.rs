@@ -60,8 +60,9 @@ pub fn decode(
 #[serde(deny_unknown_fields)]
 struct EncodeRecord {
     event: Option<String>,
-    /// A string is sent as it is; any other JSON value is serialised compactly (E5).
-    data: serde_json::Value,
+    /// A string is sent as it is; any other JSON value is sent as written on its line (so
+    /// with its keys in their order), through the same safe encoder (E5).
+    data: Box<serde_json::value::RawValue>,
     id: Option<String>,
     retry: Option<u64>,
 }
@@ -80,13 +81,13 @@ pub fn encode(input: impl BufRead, out: &mut impl Write) -> Result<(), Exit> {
         }
         let record: EncodeRecord = serde_json::from_str(&line)
             .map_err(|e| Exit::Rejected(format!("line {number}: not a record: {e}")))?;
-        let json_text;
-        let data = match &record.data {
-            serde_json::Value::String(text) => text.as_str(),
-            other => {
-                json_text = other.to_string();
-                json_text.as_str()
-            }
+        let text: String;
+        let data = if record.data.get().starts_with('"') {
+            text = serde_json::from_str(record.data.get())
+                .map_err(|e| Exit::Rejected(format!("line {number}: not a record: {e}")))?;
+            text.as_str()
+        } else {
+            record.data.get()
         };
         let frame = Frame {
             event: record.event.as_deref(),

@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 messages: what a POST body holds, and the messages the server writes.
 
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::refusal::{code, Refusal};
@@ -26,7 +27,7 @@ pub(crate) struct Request {
 }
 
 /// A JSON-RPC error, sent in place of a result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct RpcError {
     pub code: i64,
     pub message: String,
@@ -90,20 +91,45 @@ fn valid_id(id: &Value) -> bool {
     matches!(id, Value::String(_) | Value::Number(_))
 }
 
+/// The response to a request: `jsonrpc`, `id`, then exactly one of `result` and `error`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Response<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<RpcError>,
+}
+
 /// The response to request `id`.
-pub(crate) fn response(id: &Value, outcome: Result<Value, RpcError>) -> Value {
-    match outcome {
-        Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
-        Err(RpcError { code, message }) => json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "error": { "code": code, "message": message },
-        }),
+pub(crate) fn response(id: &Value, outcome: Result<Value, RpcError>) -> Response<'_> {
+    let (result, error) = match outcome {
+        Ok(result) => (Some(result), None),
+        Err(error) => (None, Some(error)),
+    };
+    Response {
+        jsonrpc: "2.0",
+        id,
+        result,
+        error,
     }
 }
 
-pub(crate) fn notification(method: &str, params: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+/// A notification, serialised straight from its typed `params` (no JSON value is built).
+#[derive(Debug, Serialize)]
+pub(crate) struct Notification<P> {
+    jsonrpc: &'static str,
+    method: &'static str,
+    params: P,
+}
+
+pub(crate) fn notification<P: Serialize>(method: &'static str, params: P) -> Notification<P> {
+    Notification {
+        jsonrpc: "2.0",
+        method,
+        params,
+    }
 }
 
 /// The body of a refused request: a JSON-RPC error with a null id.

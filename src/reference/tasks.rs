@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Serialize;
 use tokio::sync::watch;
 
 use super::shared::Shared;
@@ -186,9 +186,9 @@ pub(crate) async fn emit(
     shared: &Shared,
     id: SessionId,
     target: Target,
-    message: &Value,
+    message: &impl Serialize,
 ) -> Result<(), Gone> {
-    let data = message.to_string();
+    let data = serde_json::to_string(message).expect("server messages serialise to JSON");
     poll_fn(|cx| {
         let mut state = shared.lock();
         state.emit(&id, target, &data, shared.now(), cx.waker())

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::bug::Bug;
@@ -135,12 +136,12 @@ async fn stream_tool(
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        let params = json!({
-            "progressToken": token,
-            "progress": progress,
-            "total": count,
-            "message": filler,
-        });
+        let params = Progress {
+            progress_token: &token,
+            progress,
+            total: count,
+            message: &filler,
+        };
         let note = rpc::notification("notifications/progress", params);
         emit(shared, id, Target::Stream(stream), &note).await?;
     }
@@ -285,7 +286,17 @@ async fn run_leaky_monitor(shared: Arc<Shared>, id: SessionId, count: u64, inter
     shared.lock().end_monitor(&id);
 }
 
-fn monitor_note(tick: u64, count: u64) -> Value {
+/// The params of a `notifications/progress`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Progress<'a> {
+    progress_token: &'a Value,
+    progress: u64,
+    total: u64,
+    message: &'a str,
+}
+
+fn monitor_note(tick: u64, count: u64) -> rpc::Notification<Value> {
     let params =
         json!({ "level": "info", "logger": "monitor", "data": { "tick": tick, "of": count } });
     rpc::notification("notifications/message", params)

@@ -1,0 +1,100 @@
+//! Throughput of the harness, and how fast the campaign finds each fixture's bug.
+//!
+//! - `throughput`: the `run` campaign (one job, seed 1, the seed scenarios as its corpus,
+//!   mutating what it finds) against each in-process target for `SECONDS` of wall time. It is the code a
+//!   harness fuzz target runs per input, without libFuzzer and its coverage instrumentation, so
+//!   it is the ceiling of that target's exec/s. Each line gives the figure beside the issue's
+//!   goal (5 000 for the reference, 2 000 for rmcp) as a ratio:
+//!   `target=NAME scenarios_per_s=N requests_per_s=N goal=N ratio=R`
+//! - `time_to_find`: for every fixture, the campaign from an empty corpus, one job, seeds 1 to
+//!   `SEEDS`, stopping at the first report of the fixture's oracle (60 s at most); the median and
+//!   the slowest time to that report, against the 60 s goal:
+//!   `fixture=NAME oracle=O found=F/SEEDS median_ms=N max_ms=N`
+//!
+//! Run: `cargo bench --bench harness` (about 2 minutes on 2 cores).
+
+use std::time::Duration;
+
+use mcp_transport_fuzz::campaign::{self, Budget, Plan, Runner};
+use mcp_transport_fuzz::harness::{Harness, TargetSpec};
+use mcp_transport_fuzz::scenario::seeds;
+use mcp_transport_fuzz::target::{RmcpVariant, FIXTURES};
+
+#[global_allocator]
+static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;
+
+const SECONDS: u64 = 10;
+const SEEDS: u64 = 5;
+const FIND_LIMIT: Duration = Duration::from_secs(60);
+
+fn campaign(spec: TargetSpec, plan: &Plan) -> campaign::Summary {
+    let make_runner = |_job: usize| Ok(Box::new(Harness::new(spec)) as Box<dyn Runner>);
+    campaign::run(plan, &make_runner, |_| {}, |_| {}).expect("in-process runners always build")
+}
+
+fn throughput() {
+    let targets = [
+        (TargetSpec::Reference, 5_000.0),
+        (TargetSpec::Rmcp(RmcpVariant::Local), 2_000.0),
+        (TargetSpec::Rmcp(RmcpVariant::EventStore), 2_000.0),
+    ];
+    for (spec, goal) in targets {
+        let plan = Plan {
+            budget: Budget::Duration(Duration::from_secs(SECONDS)),
+            until: None,
+            seed: 1,
+            corpus: seeds::seeds()
+                .iter()
+                .filter_map(|(_, scenario)| scenario.to_bytes())
+                .collect(),
+            jobs: 1,
+        };
+        let summary = campaign(spec, &plan);
+        let seconds = summary.elapsed.as_secs_f64();
+        let scenarios = summary.scenarios as f64 / seconds;
+        let requests = summary.requests as f64 / seconds;
+        println!(
+            "target={spec} scenarios_per_s={scenarios:.0} requests_per_s={requests:.0} goal={goal:.0} ratio={:.2}",
+            scenarios / goal
+        );
+    }
+}
+
+fn time_to_find() {
+    for fixture in FIXTURES {
+        let mut times: Vec<Duration> = (1..=SEEDS)
+            .filter_map(|seed| {
+                let plan = Plan {
+                    budget: Budget::Duration(FIND_LIMIT),
+                    until: Some(fixture.oracle),
+                    seed,
+                    corpus: Vec::new(),
+                    jobs: 1,
+                };
+                let summary = campaign(TargetSpec::Fixture(fixture), &plan);
+                summary
+                    .findings
+                    .iter()
+                    .find(|found| found.finding.oracle == fixture.oracle)
+                    .map(|found| found.elapsed)
+            })
+            .collect();
+        times.sort();
+        let found = times.len();
+        let (median, max) = if found == SEEDS as usize {
+            let median = times[found / 2].as_millis().to_string();
+            (median, times[found - 1].as_millis().to_string())
+        } else {
+            ("none".to_owned(), "none".to_owned())
+        };
+        println!(
+            "fixture={} oracle={} found={found}/{SEEDS} median_ms={median} max_ms={max}",
+            fixture.name, fixture.oracle
+        );
+    }
+}
+
+fn main() {
+    throughput();
+    time_to_find();
+}
