@@ -1,7 +1,7 @@
 //! Throughput of the harness, and how fast the campaign finds each fixture's bug.
 //!
-//! - `throughput`: the `run` campaign (one job, seed 1, the seed scenarios as its corpus,
-//!   mutating what it finds) against each in-process target for `SECONDS` of wall time. It is the code a
+//! - `throughput`: the `run` campaign (one job, seed 1, `run`'s default corpus
+//!   `corpus/harness_reference`, mutating what it finds) against each in-process target for `SECONDS` of wall time. It is the code a
 //!   harness fuzz target runs per input, without libFuzzer and its coverage instrumentation, so
 //!   it is the ceiling of that target's exec/s. Each line gives the figure beside the issue's
 //!   goal (5 000 for the reference, 2 000 for rmcp) as a ratio:
@@ -11,13 +11,15 @@
 //!   the slowest time to that report, against the 60 s goal:
 //!   `fixture=NAME oracle=O found=F/SEEDS median_ms=N max_ms=N`
 //!
-//! Run: `cargo bench --bench harness` (about 2 minutes on 2 cores).
+//! Run: `cargo bench --bench harness` (about 3 minutes), or name one part:
+//! `cargo bench --bench harness -- throughput`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use mcp_transport_fuzz::campaign::{self, Budget, Plan, Runner};
+use mcp_transport_fuzz::commands::harness::read_corpus;
 use mcp_transport_fuzz::harness::{Harness, TargetSpec};
-use mcp_transport_fuzz::scenario::seeds;
 use mcp_transport_fuzz::target::{RmcpVariant, FIXTURES};
 
 #[global_allocator]
@@ -38,15 +40,14 @@ fn throughput() {
         (TargetSpec::Rmcp(RmcpVariant::Local), 2_000.0),
         (TargetSpec::Rmcp(RmcpVariant::EventStore), 2_000.0),
     ];
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/harness_reference");
+    let corpus = read_corpus(Path::new(folder)).expect("the seed corpus is readable");
     for (spec, goal) in targets {
         let plan = Plan {
             budget: Budget::Duration(Duration::from_secs(SECONDS)),
             until: None,
             seed: 1,
-            corpus: seeds::seeds()
-                .iter()
-                .filter_map(|(_, scenario)| scenario.to_bytes())
-                .collect(),
+            corpus: corpus.clone(),
             jobs: 1,
         };
         let summary = campaign(spec, &plan);
@@ -94,7 +95,18 @@ fn time_to_find() {
     }
 }
 
+/// Runs the parts named on the command line (`cargo bench --bench harness -- throughput`), or
+/// all of them.
 fn main() {
-    throughput();
-    time_to_find();
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    if wanted("throughput") {
+        throughput();
+    }
+    if wanted("time_to_find") {
+        time_to_find();
+    }
 }

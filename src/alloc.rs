@@ -27,7 +27,9 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 fn grew(bytes: usize) {
     LIVE_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
     LIVE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    INSTALLED.store(true, Ordering::Relaxed);
+    if !INSTALLED.load(Ordering::Relaxed) {
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
 }
 
 fn shrank(bytes: usize) {
@@ -57,8 +59,9 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let moved = unsafe { System.realloc(ptr, layout, new_size) };
         if !moved.is_null() {
-            LIVE_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
-            LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+            // One update by the difference, in wrapping arithmetic (a shrink wraps around).
+            let change = (new_size as u64).wrapping_sub(layout.size() as u64);
+            LIVE_BYTES.fetch_add(change, Ordering::Relaxed);
         }
         moved
     }
