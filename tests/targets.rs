@@ -115,6 +115,10 @@ fn campaign(name: &str, target: &str, command: &str) {
         Duration::from_secs(seconds + 120),
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // The summary (scenarios/s, requests/s) and the verdict, for the CI log.
+    for line in stderr.lines().filter(|l| l.starts_with("done: ")) {
+        println!("{name}: {line}");
+    }
     println!("{name}: {}", stderr.lines().last().unwrap_or_default());
     let code = output.status.code();
     assert!(

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::blackbox::{BlackBox, Endpoint};
 use crate::campaign::{self, Budget, Found, Plan, Runner, Summary, MAX_INPUT_BYTES, PURPOSES};
-use crate::harness::{Harness, TargetSpec};
+use crate::harness::{Harness, TargetSpec, Verdict};
 use crate::model::Millis;
 use crate::oracle::Oracle;
 use crate::report::{read_sidecar, sarif_log, write_reproducer, ReportLine, SarifResult};
@@ -341,9 +341,16 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<Vec<u8>>, Exit> {
         .collect()
 }
 
+/// How many times `replay` runs a reproducer against a target that is not deterministic (a
+/// server in real time, whose ids or timing may be random) before saying that its finding is
+/// gone.
+pub const REPLAY_TRIES: u32 = 5;
+
 /// Re-runs each reproducer against its target (`target`, else its sidecar's, else the
-/// reference) and says whether it still fails. [`Exit::Findings`] when any does. With
-/// `verbose`, also prints each scenario's listing and every finding's evidence.
+/// reference) and says whether it still fails. [`Exit::Findings`] when any does. A reproducer
+/// for a target that is not deterministic runs up to [`REPLAY_TRIES`] times, until its
+/// finding shows again. With `verbose`, also prints each scenario's listing and every
+/// finding's evidence.
 pub fn replay(
     files: &[PathBuf],
     target: Option<&RunTarget>,
@@ -370,22 +377,42 @@ pub fn replay(
         let mut runner = chosen
             .runner(chosen.policy(limits), 0)
             .map_err(|e| Exit::Usage(format!("{spec}: {e}")))?;
-        let verdict = runner.run(&bytes);
         let expected = sidecar
             .as_ref()
             .and_then(|s| Some((Oracle::from_name(&s.oracle)?, s.kind.as_str())));
+        let shows_expected = |verdict: &Verdict| match expected {
+            Some((oracle, kind)) => verdict
+                .findings
+                .iter()
+                .any(|f| f.oracle == oracle && f.kind == kind),
+            None => !verdict.findings.is_empty(),
+        };
+        let tries = if runner.deterministic() {
+            1
+        } else {
+            REPLAY_TRIES
+        };
+        let mut verdict = runner.run(&bytes);
+        let mut tried = 1;
+        while tried < tries && !shows_expected(&verdict) {
+            verdict = runner.run(&bytes);
+            tried += 1;
+        }
+        let on_try = if tried > 1 {
+            format!(" (on try {tried} of {tries})")
+        } else {
+            String::new()
+        };
         let status = match (verdict.findings.first(), expected) {
-            (None, _) => "passes".to_owned(),
-            (Some(_), Some((oracle, kind)))
-                if verdict
-                    .findings
-                    .iter()
-                    .any(|f| f.oracle == oracle && f.kind == kind) =>
-            {
-                format!("still fails: [{oracle}/{kind}]")
+            (None, _) => format!("passes{on_try}"),
+            (Some(_), Some((oracle, kind))) if shows_expected(&verdict) => {
+                format!("still fails: [{oracle}/{kind}]{on_try}")
             }
             (Some(first), _) => {
-                format!("fails: [{}/{}] {}", first.oracle, first.kind, first.summary)
+                format!(
+                    "fails: [{}/{}] {}{on_try}",
+                    first.oracle, first.kind, first.summary
+                )
             }
         };
         if !verdict.findings.is_empty() {
