@@ -15,7 +15,7 @@ pub use mutate::{Mutator, MAX_INPUT_BYTES};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Barrier, RwLock};
+use std::sync::{mpsc, Barrier, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::harness::Verdict;
@@ -25,8 +25,9 @@ use crate::trace::Purpose;
 /// The most inputs a job's pool keeps; past it, new inputs are still run but no longer kept.
 pub const MAX_POOL: usize = 4096;
 
-/// How many times a job tries to confirm findings of one oracle and kind that do not recur.
-const MAX_CONFIRM_TRIES: u8 = 3;
+/// How many times the campaign (all jobs together) tries to confirm findings of one oracle
+/// and kind that do not recur.
+const MAX_CONFIRM_TRIES: u8 = 8;
 
 /// How often the progress callback runs.
 const TICK: Duration = Duration::from_millis(250);
@@ -107,6 +108,43 @@ impl Drop for WaitForAll<'_> {
     }
 }
 
+/// Whether job 0 made its runner. The other jobs make theirs only after it did (job 0's may
+/// start the server they all talk to), and not at all when it could not.
+#[derive(Default)]
+struct FirstRunner {
+    made: Mutex<Option<bool>>,
+    changed: Condvar,
+}
+
+impl FirstRunner {
+    /// Records the outcome; the first one recorded stands.
+    fn set(&self, made: bool) {
+        let mut state = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+        state.get_or_insert(made);
+        self.changed.notify_all();
+    }
+
+    /// Waits for the outcome.
+    fn wait(&self) -> bool {
+        let state = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self
+            .changed
+            .wait_while(state, |made| made.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        state.unwrap_or(false)
+    }
+}
+
+/// Records, when dropped, that job 0 made no runner unless it recorded otherwise (so that a
+/// panic while making it does not leave the other jobs waiting).
+struct Announce<'a>(&'a FirstRunner);
+
+impl Drop for Announce<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 /// What jobs tell the campaign.
 enum Report {
     Found(Found),
@@ -127,6 +165,19 @@ struct Shared {
     purposes: AtomicU64,
     /// Held shared while a job runs a scenario, and exclusively while one confirms a finding.
     alone: RwLock<()>,
+    judged: Mutex<Judged>,
+}
+
+/// An oracle and a kind of finding.
+type FindingKey = (Oracle, &'static str);
+
+/// What the jobs together made of the findings they saw, so that no job confirms again what
+/// another one reported (each confirmation pauses every job).
+#[derive(Default)]
+struct Judged {
+    reported: BTreeSet<FindingKey>,
+    /// Findings that did not recur when run again, with how often.
+    unconfirmed: BTreeMap<FindingKey, u8>,
 }
 
 /// Runs `plan`, calling `on_finding` for each new finding and `on_progress` about four times a
@@ -145,21 +196,37 @@ pub fn run(
     // No job lets its runner go before every job has finished its last scenario: job 0's
     // runner may own the server the others are still talking to.
     let finished = Barrier::new(plan.jobs.max(1));
+    let first = FirstRunner::default();
     std::thread::scope(|scope| {
         for job in 0..plan.jobs.max(1) {
             let reports = reports.clone();
             let shared = &shared;
             let finished = &finished;
+            let first = &first;
             scope.spawn(move || {
-                let mut job =
-                    make_runner(job).map(|runner| Job::new(plan, job, runner, shared, start));
+                // Waits for the other jobs when dropped: here if making the runner panics.
+                let mut waiting = Some(WaitForAll(finished));
+                // `Err(None)`: job 0 could not make its runner, and said why.
+                let made = if job == 0 {
+                    let announce = Announce(first);
+                    let made = make_runner(0);
+                    announce.0.set(made.is_ok());
+                    made.map_err(Some)
+                } else if first.wait() {
+                    make_runner(job).map_err(Some)
+                } else {
+                    Err(None)
+                };
+                let mut job = made.map(|runner| Job::new(plan, job, runner, shared, start));
                 // Declared after the job, so dropped (also when unwinding) before its runner.
-                let _wait = WaitForAll(finished);
+                let _wait = waiting.take();
                 match &mut job {
                     Ok(job) => job.run(&reports),
                     Err(error) => {
                         shared.stop.store(true, Ordering::Relaxed);
-                        let _ = reports.send(Report::Failed(std::mem::take(error)));
+                        if let Some(error) = error.take() {
+                            let _ = reports.send(Report::Failed(error));
+                        }
                     }
                 }
             });
@@ -170,7 +237,12 @@ pub fn run(
         loop {
             match inbox.recv_timeout(TICK) {
                 Ok(Report::Found(found)) => {
-                    if seen.insert((found.finding.oracle, found.finding.kind)) {
+                    let key = (found.finding.oracle, found.finding.kind);
+                    // Confirmed after all: no longer listed as unconfirmed.
+                    summary
+                        .unconfirmed
+                        .retain(|u| (u.finding.oracle, u.finding.kind) != key);
+                    if seen.insert(key) {
                         on_finding(&found);
                         if plan.until == Some(found.finding.oracle) {
                             shared.stop.store(true, Ordering::Relaxed);
@@ -234,9 +306,6 @@ struct Job<'a> {
     shared: &'a Shared,
     start: Instant,
     seen_features: BTreeSet<u64>,
-    seen_findings: BTreeSet<(Oracle, &'static str)>,
-    /// Findings seen but not confirmed, with how often.
-    unconfirmed: BTreeMap<(Oracle, &'static str), u8>,
 }
 
 impl<'a> Job<'a> {
@@ -256,8 +325,6 @@ impl<'a> Job<'a> {
             shared,
             start,
             seen_features: BTreeSet::new(),
-            seen_findings: BTreeSet::new(),
-            unconfirmed: BTreeMap::new(),
         }
     }
 
@@ -269,6 +336,31 @@ impl<'a> Job<'a> {
         match self.budget {
             Budget::Duration(_) => true,
             Budget::Scenarios(limit) => self.shared.claimed.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    /// Whether a finding of `key` is news: not reported yet, nor failed to recur too often.
+    fn worth_confirming(&self, key: FindingKey) -> bool {
+        let judged = self
+            .shared
+            .judged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        !judged.reported.contains(&key)
+            && judged.unconfirmed.get(&key).copied().unwrap_or(0) < MAX_CONFIRM_TRIES
+    }
+
+    /// Records what confirming a finding of `key` gave.
+    fn record(&self, key: FindingKey, confirmed: bool) {
+        let mut judged = self
+            .shared
+            .judged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if confirmed {
+            judged.reported.insert(key);
+        } else {
+            *judged.unconfirmed.entry(key).or_default() += 1;
         }
     }
 
@@ -316,15 +408,12 @@ impl<'a> Job<'a> {
             self.shared.purposes.fetch_or(purposes, Ordering::Relaxed);
             for finding in verdict.findings {
                 let key = (finding.oracle, finding.kind);
-                let tries = self.unconfirmed.get(&key).copied().unwrap_or(0);
-                if self.seen_findings.contains(&key) || tries >= MAX_CONFIRM_TRIES {
+                if !self.worth_confirming(key) {
                     continue;
                 }
                 keep = true;
                 let confirmed = self.confirm(&input, &finding);
-                if !confirmed {
-                    self.unconfirmed.insert(key, tries + 1);
-                }
+                self.record(key, confirmed);
                 let found = Found {
                     finding,
                     input: input.clone(),
@@ -332,7 +421,6 @@ impl<'a> Job<'a> {
                     elapsed: self.start.elapsed(),
                 };
                 let report = if confirmed {
-                    self.seen_findings.insert(key);
                     Report::Found(found)
                 } else {
                     Report::Unconfirmed(found)
@@ -359,5 +447,83 @@ fn purpose_bit(purpose: &Purpose) -> u32 {
         Purpose::OpenGet => 5,
         Purpose::Delete => 6,
         Purpose::Misstep(_) => 7,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::trace::Trace;
+
+    /// A runner that finds nothing.
+    struct Quiet;
+
+    impl Runner for Quiet {
+        fn run(&mut self, bytes: &[u8]) -> Verdict {
+            Verdict {
+                scenario: Scenario::from_bytes(bytes),
+                trace: Trace::default(),
+                findings: Vec::new(),
+            }
+        }
+    }
+
+    fn plan(jobs: usize) -> Plan {
+        Plan {
+            budget: Budget::Scenarios(40),
+            until: None,
+            seed: 1,
+            corpus: Vec::new(),
+            jobs,
+        }
+    }
+
+    #[test]
+    fn a_failed_first_runner_fails_the_campaign_at_once() {
+        let made = AtomicUsize::new(0);
+        let make = |job: usize| -> Result<Box<dyn Runner>, String> {
+            made.fetch_add(1, Ordering::Relaxed);
+            if job == 0 {
+                Err("the server did not start".to_owned())
+            } else {
+                Ok(Box::new(Quiet))
+            }
+        };
+        let result = run(&plan(4), &make, |_| {}, |_| {});
+        assert_eq!(result.err().as_deref(), Some("the server did not start"));
+        assert_eq!(made.load(Ordering::Relaxed), 1, "only job 0 tried");
+    }
+
+    #[test]
+    fn other_jobs_make_their_runners_after_the_first() {
+        let first_made = AtomicBool::new(false);
+        let early = AtomicUsize::new(0);
+        let make = |job: usize| -> Result<Box<dyn Runner>, String> {
+            if job == 0 {
+                std::thread::sleep(Duration::from_millis(50));
+                first_made.store(true, Ordering::SeqCst);
+            } else if !first_made.load(Ordering::SeqCst) {
+                early.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Box::new(Quiet))
+        };
+        let summary = run(&plan(3), &make, |_| {}, |_| {}).expect("every runner is made");
+        assert_eq!(summary.scenarios, 40);
+        assert_eq!(early.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_panic_while_making_the_first_runner_does_not_hang_the_others() {
+        let make = |job: usize| -> Result<Box<dyn Runner>, String> {
+            if job == 0 {
+                panic!("job 0 cannot make its runner");
+            }
+            Ok(Box::new(Quiet))
+        };
+        let outcome = std::panic::catch_unwind(|| run(&plan(2), &make, |_| {}, |_| {}));
+        assert!(outcome.is_err(), "the panic reaches the caller");
     }
 }

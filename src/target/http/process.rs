@@ -1,7 +1,7 @@
 //! A server the suite starts itself (`--cmd`): spawned, waited for, watched, restarted after a
 //! crash, measured, and killed with everything it started.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -251,6 +251,14 @@ fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
         command: launch.command.clone(),
         reason,
     };
+    if let Some(folder) = launch.log.parent().filter(|f| !f.as_os_str().is_empty()) {
+        fs::create_dir_all(folder).map_err(|error| {
+            failed(format!(
+                "cannot create the log's folder {}: {error}",
+                folder.display()
+            ))
+        })?;
+    }
     let log = OpenOptions::new()
         .create(true)
         .append(true)
