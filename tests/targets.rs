@@ -1,6 +1,7 @@
 //! The real servers of `targets/` as black boxes: each is installed from its lock files, started
 //! by `run --cmd`, fuzzed for a bounded time, and its report and SARIF log are checked; then every
-//! reproducer is replayed against a fresh server.
+//! reproducer it wrote, and every one kept in `reproducers/NAME/` for the README's findings, is
+//! replayed against a fresh server.
 //!
 //! Ignored by default: they need Node, Python and the package registries. `.ci/run` runs them:
 //! `cargo test --release --test targets -- --ignored --test-threads 1`. `MCP_FUZZ_TARGET_SECONDS`
@@ -141,7 +142,13 @@ fn campaign(name: &str, target: &str, command: &str) {
             line["summary"].as_str().unwrap_or_default()
         );
     }
-    replay(name, &endpoint, &lines);
+    let mut files: Vec<PathBuf> = lines
+        .iter()
+        .filter_map(|line| line["reproducer"].as_str())
+        .map(PathBuf::from)
+        .collect();
+    files.extend(known_reproducers(name));
+    replay(name, &endpoint, &files);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -189,18 +196,28 @@ fn check_sarif(name: &str, sarif: &Path, findings: usize) {
     assert_eq!(results, findings, "{name}: one SARIF result per finding");
 }
 
+/// The reproducers of the findings the README reports on target `name`
+/// (`reproducers/NAME/*.scenario`), so that each run checks they still hold.
+fn known_reproducers(name: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(Path::new("reproducers").join(name)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "scenario"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Replays every reproducer against a fresh server; each must fail again with some finding.
 /// Prints which reproduce their own finding (real time can shift a finding's kind).
-fn replay(name: &str, endpoint: &[String], lines: &[Value]) {
-    if lines.is_empty() {
+fn replay(name: &str, endpoint: &[String], files: &[PathBuf]) {
+    if files.is_empty() {
         return;
     }
-    let files: Vec<&str> = lines
-        .iter()
-        .filter_map(|line| line["reproducer"].as_str())
-        .collect();
     let output = run_bounded(
-        Command::new(BIN).arg("replay").args(endpoint).args(&files),
+        Command::new(BIN).arg("replay").args(endpoint).args(files),
         Duration::from_secs(60 + 30 * files.len() as u64),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -211,7 +228,7 @@ fn replay(name: &str, endpoint: &[String], lines: &[Value]) {
         "{name}: replay exits 1 when findings fail again:\n{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let passing: Vec<&str> = stdout.lines().filter(|l| l.ends_with(": passes")).collect();
+    let passing: Vec<&str> = stdout.lines().filter(|l| l.contains(": passes")).collect();
     assert!(
         passing.is_empty(),
         "{name}: reproducers that no longer fail:\n{}",
