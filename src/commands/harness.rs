@@ -344,7 +344,7 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<Vec<u8>>, Exit> {
 /// How many times `replay` runs a reproducer against a target that is not deterministic (a
 /// server in real time, whose ids or timing may be random) before saying that its finding is
 /// gone.
-pub const REPLAY_TRIES: u32 = 5;
+pub const REPLAY_TRIES: u32 = 20;
 
 /// Re-runs each reproducer against its target (`target`, else its sidecar's, else the
 /// reference) and says whether it still fails. [`Exit::Findings`] when any does. A reproducer
