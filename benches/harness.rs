@@ -17,10 +17,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use mcp_transport_fuzz::adapter::{RmcpVariant, FIXTURES};
 use mcp_transport_fuzz::campaign::{self, Budget, Plan, Runner};
 use mcp_transport_fuzz::commands::harness::read_corpus;
-use mcp_transport_fuzz::harness::{Harness, TargetSpec};
-use mcp_transport_fuzz::target::{RmcpVariant, FIXTURES};
+use mcp_transport_fuzz::runner::{Harness, TargetSpec};
 
 #[global_allocator]
 static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;

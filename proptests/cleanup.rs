@@ -16,20 +16,20 @@
 mod model_inputs;
 
 use mcp_transport_fuzz::model::check::{
-    SessionEnd, SessionOp, StreamEnd, StreamOp, StreamRun, Violation, World,
+    SessionEnd, SessionOp, StreamEnding, StreamOp, StreamRun, Violation, World,
 };
 use mcp_transport_fuzz::model::{Fault, SessionConfig, StreamConfig};
 use proptest::prelude::*;
 
 fn stream_cases(
     fault: Option<Fault>,
-) -> impl Strategy<Value = (StreamConfig, Vec<StreamOp>, StreamEnd)> {
+) -> impl Strategy<Value = (StreamConfig, Vec<StreamOp>, StreamEnding)> {
     let end = prop_oneof![
-        Just(StreamEnd::Cancel),
-        Just(StreamEnd::Abort),
-        Just(StreamEnd::FinishAndDrain),
-        Just(StreamEnd::Deadline),
-        Just(StreamEnd::SizeLimit),
+        Just(StreamEnding::Cancel),
+        Just(StreamEnding::Abort),
+        Just(StreamEnding::FinishAndDrain),
+        Just(StreamEnding::Deadline),
+        Just(StreamEnding::SizeLimit),
     ];
     (
         model_inputs::stream_config(fault),
@@ -41,7 +41,7 @@ fn stream_cases(
 fn stream_cleanup_holds(
     config: StreamConfig,
     ops: &[StreamOp],
-    end: StreamEnd,
+    end: StreamEnding,
 ) -> Result<(), Violation> {
     let mut run = StreamRun::open(config);
     for op in ops {

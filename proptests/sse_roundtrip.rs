@@ -10,7 +10,9 @@
 mod sse_inputs;
 
 use mcp_transport_fuzz::chunking::cut_cycling;
-use mcp_transport_fuzz::sse::{decode_chunks, EncodeError, Event, Frame, Limits, Policy, Record};
+use mcp_transport_fuzz::sse::{
+    decode_chunks, EncodeError, EncodePolicy, Event, Frame, Limits, Record,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRng, TestRunner};
 
@@ -105,7 +107,7 @@ proptest! {
         sizes in sse_inputs::chunk_sizes(),
     ) {
         let mut bytes = Vec::new();
-        Frame::data(&data).event(&event).id(&id).encode_with(Policy::Sanitize, &mut bytes).unwrap();
+        Frame::data(&data).event(&event).id(&id).encode_with(EncodePolicy::Sanitize, &mut bytes).unwrap();
         let records = decode_cut(&bytes, &sizes);
         prop_assert_eq!(records.len(), 1);
         let Record::Event(decoded) = &records[0] else { unreachable!("one event, checked above") };

@@ -7,16 +7,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mcp_transport_fuzz::blackbox::Endpoint;
+use mcp_transport_fuzz::adapter::{Launch, RmcpVariant};
 use mcp_transport_fuzz::campaign::Budget;
 use mcp_transport_fuzz::chunking::Chunking;
-use mcp_transport_fuzz::commands::harness::{self, Listing, PolicyLimits, RunOptions, RunTarget};
-use mcp_transport_fuzz::commands::{self, sse::View, Exit};
-use mcp_transport_fuzz::harness::TargetSpec;
+use mcp_transport_fuzz::commands::list::{self, Listing};
+use mcp_transport_fuzz::commands::run::{self, RunOptions};
+use mcp_transport_fuzz::commands::{self, replay, sse::View, Exit};
 use mcp_transport_fuzz::model::Millis;
 use mcp_transport_fuzz::oracle::Oracle;
+use mcp_transport_fuzz::runner::{Endpoint, PolicyLimits, RunTarget, TargetSpec};
 use mcp_transport_fuzz::sse::Limits;
-use mcp_transport_fuzz::target::{Launch, RmcpVariant};
 
 #[derive(Parser)]
 #[command(
@@ -227,7 +227,7 @@ fn main() -> ExitCode {
                 ListWhat::Targets => Listing::Targets,
                 ListWhat::Oracles => Listing::Oracles,
             };
-            harness::list(what, &mut out).map_err(|e| Exit::Usage(e.to_string()))
+            list::list(what, &mut out).map_err(Exit::io("cannot write the list"))
         }
         Command::Serve(args) => serve(args, &mut out),
     };
@@ -302,12 +302,12 @@ fn run(args: RunArgs) -> Result<(), Exit> {
         until: args.until,
         progress_bar: io::stderr().is_terminal(),
     };
-    harness::run(&options, &mut io::stderr()).map(drop)
+    run::run(&options, &mut io::stderr()).map(drop)
 }
 
 fn replay(args: &ReplayArgs, out: &mut impl io::Write) -> Result<(), Exit> {
     let target = args.target.target(None)?;
-    harness::replay(
+    replay::replay(
         &args.files,
         target.as_ref(),
         &args.target.limits(),

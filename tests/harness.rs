@@ -1,11 +1,11 @@
 //! The harness end to end: every fixture is caught by its oracle on its seed scenario, the
 //! reference is clean on the same scenarios and on random ones, and runs are deterministic.
 
-use mcp_transport_fuzz::harness::{Harness, TargetSpec};
+use mcp_transport_fuzz::fixture::FIXTURES;
 use mcp_transport_fuzz::oracle::Finding;
+use mcp_transport_fuzz::runner::{Harness, TargetSpec};
 use mcp_transport_fuzz::scenario::seeds::seeds;
 use mcp_transport_fuzz::scenario::Scenario;
-use mcp_transport_fuzz::target::FIXTURES;
 use rand::{RngExt, SeedableRng};
 
 #[global_allocator]

@@ -13,18 +13,18 @@ use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{Method, Request};
 use http_body::Frame;
 use http_body_util::BodyExt;
-use mcp_transport_fuzz::commands::serve;
-use mcp_transport_fuzz::fuzz::{Piece, Untrusted};
-use mcp_transport_fuzz::harness::TargetSpec;
-use mcp_transport_fuzz::oracle::judge;
-use mcp_transport_fuzz::reference::ReferenceServer;
-use mcp_transport_fuzz::scenario::executor::{execute, Deadlines};
-use mcp_transport_fuzz::scenario::seeds::seeds;
-use mcp_transport_fuzz::scenario::{Op, Scenario, Slot, ToolCall, Upload, Version};
-use mcp_transport_fuzz::target::http::{AddressError, ProcessError};
-use mcp_transport_fuzz::target::{
+use mcp_transport_fuzz::adapter::socket::{AddressError, ProcessError};
+use mcp_transport_fuzz::adapter::{
     harness_policy, HttpError, HttpTarget, Launch, RequestBody, Target, TargetError,
 };
+use mcp_transport_fuzz::commands::serve;
+use mcp_transport_fuzz::executor::{execute, Deadlines};
+use mcp_transport_fuzz::input::{Piece, Untrusted};
+use mcp_transport_fuzz::oracle::judge;
+use mcp_transport_fuzz::reference::ReferenceServer;
+use mcp_transport_fuzz::runner::TargetSpec;
+use mcp_transport_fuzz::scenario::seeds::seeds;
+use mcp_transport_fuzz::scenario::{Op, Scenario, Slot, ToolCall, Upload, Version};
 use mcp_transport_fuzz::trace::{Outcome, Purpose, Trace};
 use serde_json::{json, Value};
 use tokio::runtime::{Builder, Runtime};

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use mcp_transport_fuzz::harness::{Harness, TargetSpec};
 use mcp_transport_fuzz::oracle::Finding;
 use mcp_transport_fuzz::report::read_sidecar;
+use mcp_transport_fuzz::runner::{Harness, TargetSpec};
 
 #[global_allocator]
 static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;

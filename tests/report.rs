@@ -1,10 +1,10 @@
 //! Reports: SARIF output validates against the SARIF 2.1.0 schema (shipped in tests/data), and
 //! reproducers written by a campaign replay to the same finding.
 
-use mcp_transport_fuzz::harness::{Harness, TargetSpec};
+use mcp_transport_fuzz::fixture::FIXTURES;
 use mcp_transport_fuzz::report::{read_sidecar, sarif_log, write_reproducer, SarifResult};
+use mcp_transport_fuzz::runner::{Harness, TargetSpec};
 use mcp_transport_fuzz::scenario::seeds::seeds;
-use mcp_transport_fuzz::target::FIXTURES;
 use serde_json::Value;
 
 fn schema() -> jsonschema::Validator {

@@ -2,13 +2,13 @@
 //! time exactly as the harness drives it. The assertions pin what rmcp 3.9 does with its default
 //! configuration, so a change in rmcp's behaviour shows up here first.
 
-use mcp_transport_fuzz::fuzz::{Piece, Untrusted};
-use mcp_transport_fuzz::scenario::executor::Executor;
+use mcp_transport_fuzz::adapter::{rmcp_target, RmcpVariant};
+use mcp_transport_fuzz::executor::Executor;
+use mcp_transport_fuzz::input::{Piece, Untrusted};
 use mcp_transport_fuzz::scenario::seeds::seeds;
 use mcp_transport_fuzz::scenario::{
     IdPick, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version,
 };
-use mcp_transport_fuzz::target::{rmcp_target, RmcpVariant};
 use mcp_transport_fuzz::trace::{
     CheckpointKind, EventRecord, Exchange, Outcome, Policy, Purpose, StreamEnd, Trace,
 };

@@ -342,7 +342,7 @@ fn default_limit_is_16_mib() {
 
 /// Encodes a frame and decodes it every way.
 #[track_caller]
-fn roundtrip(frame: Frame<'_>, policy: Policy, expected: &[Record]) {
+fn roundtrip(frame: Frame<'_>, policy: EncodePolicy, expected: &[Record]) {
     let mut bytes = Vec::new();
     frame.encode_with(policy, &mut bytes).unwrap();
     check(&bytes, expected);
@@ -352,21 +352,21 @@ fn roundtrip(frame: Frame<'_>, policy: Policy, expected: &[Record]) {
 fn e1_multiline_data_becomes_one_event_with_lf() {
     let data = "a\r\nb\rc\n\ndata: injected\n\nevent: evil\nid: 666\nretry: 1\n:x\n \n";
     let normalised = data.replace("\r\n", "\n").replace('\r', "\n");
-    roundtrip(Frame::data(data), Policy::Strict, &[msg(&normalised)]);
+    roundtrip(Frame::data(data), EncodePolicy::Strict, &[msg(&normalised)]);
 }
 
 #[test]
 fn e1_leading_space_is_kept() {
     roundtrip(
         Frame::data("  two\n one"),
-        Policy::Strict,
+        EncodePolicy::Strict,
         &[msg("  two\n one")],
     );
 }
 
 #[test]
 fn e2_empty_data_still_fires() {
-    roundtrip(Frame::data(""), Policy::Strict, &[msg("")]);
+    roundtrip(Frame::data(""), EncodePolicy::Strict, &[msg("")]);
     let mut bytes = Vec::new();
     Frame::data("").encode(&mut bytes).unwrap();
     assert_eq!(bytes, b"data:\n\n");
@@ -392,7 +392,7 @@ fn e3_event_and_id_with_line_breaks_are_refused() {
 fn e3_sanitising_policy_replaces_instead() {
     roundtrip(
         Frame::data("x").event("a\nb").id("1\r\n2\u{0}3"),
-        Policy::Sanitize,
+        EncodePolicy::Sanitize,
         &[ev("a\u{FFFD}b", "x", "1\u{FFFD}\u{FFFD}2\u{FFFD}3")],
     );
 }
@@ -411,12 +411,12 @@ fn e4_comment_breaks_refused_and_retry_is_decimal() {
     ));
     roundtrip(
         Frame::data("x").comment("note").retry(3000),
-        Policy::Strict,
+        EncodePolicy::Strict,
         &[retry(3000), msg("x")],
     );
     roundtrip(
         Frame::default().retry(u64::MAX),
-        Policy::Strict,
+        EncodePolicy::Strict,
         &[retry(u64::MAX)],
     );
 }

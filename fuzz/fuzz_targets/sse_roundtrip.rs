@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_transport_fuzz::fuzz::sse_roundtrip(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| -> libfuzzer_sys::Corpus {
+    mcp_transport_fuzz::fuzz::sse_roundtrip(data).into()
+});

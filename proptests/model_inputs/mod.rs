@@ -15,8 +15,10 @@
 
 use std::fmt::Debug;
 
-use mcp_transport_fuzz::model::check::world::{DATA_ALPHABET, MUTATIONS};
-use mcp_transport_fuzz::model::check::{ranges, IdPick, Pick, SessionOp, StreamOp, Violation};
+use mcp_transport_fuzz::model::check::session_ops::{DATA_ALPHABET, MUTATIONS};
+use mcp_transport_fuzz::model::check::{
+    ranges, MintedIdPick, Pick, SessionOp, StreamOp, Violation,
+};
 use mcp_transport_fuzz::model::{
     AtCapacity, Fault, HighWater, LogLimits, Millis, SessionConfig, StreamConfig, StreamKind,
 };
@@ -135,16 +137,25 @@ fn pick() -> impl Strategy<Value = Pick> {
     any::<u8>().prop_map(Pick)
 }
 
-pub fn id_pick() -> impl Strategy<Value = IdPick> {
+pub fn id_pick() -> impl Strategy<Value = MintedIdPick> {
     prop_oneof![
-        2 => pick().prop_map(IdPick::Genuine),
-        4 => pick().prop_map(IdPick::Own),
+        2 => pick().prop_map(MintedIdPick::Genuine),
+        4 => pick().prop_map(MintedIdPick::Own),
         3 => (pick(), pick(), select(MUTATIONS))
-            .prop_map(|(id, at, byte)| IdPick::Mutated(id, at, byte)),
-        1 => pick().prop_map(IdPick::ForeignKey),
-        1 => "[0-9a-f-]{0,90}".prop_map(IdPick::Garbage),
+            .prop_map(|(id, at, byte)| MintedIdPick::Mutated(id, at, byte)),
+        1 => pick().prop_map(MintedIdPick::ForeignKey),
+        1 => garbage().prop_map(MintedIdPick::Garbage),
     ]
 }
+
+/// Id-like garbage of [`ranges::GARBAGE_BYTES`] bytes, as the fuzz targets derive it.
+fn garbage() -> impl Strategy<Value = String> {
+    proptest::collection::vec(select(GARBAGE_ALPHABET), ranges::GARBAGE_BYTES)
+        .prop_map(|bytes| bytes.into_iter().map(char::from).collect())
+}
+
+/// The characters of an id's written form, and its separator.
+const GARBAGE_ALPHABET: &[u8] = b"0123456789abcdef-";
 
 fn data() -> impl Strategy<Value = String> {
     proptest::collection::vec(select(DATA_ALPHABET), ranges::DATA_CHARS)

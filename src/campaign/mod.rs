@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Barrier, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::harness::Verdict;
 use crate::oracle::{Finding, Oracle};
+use crate::runner::{Runner, RunnerError};
 use crate::trace::Purpose;
 
 /// The most inputs a job's pool keeps; past it, new inputs are still run but no longer kept.
@@ -32,21 +32,8 @@ const MAX_CONFIRM_TRIES: u8 = 8;
 /// How often the progress callback runs.
 const TICK: Duration = Duration::from_millis(250);
 
-/// Something that runs scenario bytes against a target and judges the trace.
-pub trait Runner {
-    fn run(&mut self, bytes: &[u8]) -> Verdict;
-
-    /// Whether the same bytes always give the same verdict (in process, on virtual time).
-    /// When not (a server behind a socket, in real time, shared by every job), the campaign
-    /// reports a finding only after running its input again alone, with the other jobs
-    /// paused, and seeing the same oracle and kind again.
-    fn deterministic(&self) -> bool {
-        true
-    }
-}
-
 /// Makes the runner of job `n`; an error stops the campaign before it starts.
-pub type MakeRunner<'a> = dyn Fn(usize) -> Result<Box<dyn Runner>, String> + Sync + 'a;
+pub type MakeRunner<'a> = dyn Fn(usize) -> Result<Box<dyn Runner>, RunnerError> + Sync + 'a;
 
 /// When a campaign stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +136,7 @@ impl Drop for Announce<'_> {
 enum Report {
     Found(Found),
     Unconfirmed(Found),
-    Failed(String),
+    Failed(RunnerError),
 }
 
 /// Counters the jobs share.
@@ -187,7 +174,7 @@ pub fn run(
     make_runner: &MakeRunner<'_>,
     mut on_finding: impl FnMut(&Found),
     mut on_progress: impl FnMut(&Summary),
-) -> Result<Summary, String> {
+) -> Result<Summary, RunnerError> {
     let start = Instant::now();
     let shared = Shared::default();
     let (reports, inbox) = mpsc::channel();
@@ -455,6 +442,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
+    use crate::runner::Verdict;
     use crate::scenario::Scenario;
     use crate::trace::Trace;
 
@@ -484,16 +472,22 @@ mod tests {
     #[test]
     fn a_failed_first_runner_fails_the_campaign_at_once() {
         let made = AtomicUsize::new(0);
-        let make = |job: usize| -> Result<Box<dyn Runner>, String> {
+        let make = |job: usize| -> Result<Box<dyn Runner>, RunnerError> {
             made.fetch_add(1, Ordering::Relaxed);
             if job == 0 {
-                Err("the server did not start".to_owned())
+                Err(RunnerError::NotMcp {
+                    server: "http://127.0.0.1:1/mcp".to_owned(),
+                    reason: "the server did not start".to_owned(),
+                })
             } else {
                 Ok(Box::new(Quiet))
             }
         };
         let result = run(&plan(4), &make, |_| {}, |_| {});
-        assert_eq!(result.err().as_deref(), Some("the server did not start"));
+        assert_eq!(
+            result.err().map(|e| e.to_string()).as_deref(),
+            Some("http://127.0.0.1:1/mcp: the server did not start")
+        );
         assert_eq!(made.load(Ordering::Relaxed), 1, "only job 0 tried");
     }
 
@@ -501,7 +495,7 @@ mod tests {
     fn other_jobs_make_their_runners_after_the_first() {
         let first_made = AtomicBool::new(false);
         let early = AtomicUsize::new(0);
-        let make = |job: usize| -> Result<Box<dyn Runner>, String> {
+        let make = |job: usize| -> Result<Box<dyn Runner>, RunnerError> {
             if job == 0 {
                 std::thread::sleep(Duration::from_millis(50));
                 first_made.store(true, Ordering::SeqCst);
@@ -517,7 +511,7 @@ mod tests {
 
     #[test]
     fn a_panic_while_making_the_first_runner_does_not_hang_the_others() {
-        let make = |job: usize| -> Result<Box<dyn Runner>, String> {
+        let make = |job: usize| -> Result<Box<dyn Runner>, RunnerError> {
             if job == 0 {
                 panic!("job 0 cannot make its runner");
             }

@@ -1,7 +1,9 @@
 //! The CLI's subcommands as library functions over readers and writers, so that tests call
 //! exactly what the binary runs. Each returns an [`Exit`] that maps to the process exit code.
 
-pub mod harness;
+pub mod list;
+pub mod replay;
+pub mod run;
 pub mod serve;
 pub mod sse;
 
@@ -15,16 +17,31 @@ pub enum Exit {
     /// fail): exit 1.
     #[error("{0} finding(s)")]
     Findings(usize),
-    /// The command could not run as asked (unreadable file, bad arguments): exit 2.
+    /// The command could not run as asked (bad arguments, a target that cannot be run): exit 2.
     #[error("{0}")]
     Usage(String),
+    /// A file, folder or stream could not be read or written: exit 2.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, e.g. `cannot write the report findings.jsonl`.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
 }
 
 impl Exit {
+    /// The process exit code.
     pub fn code(&self) -> i32 {
         match self {
             Exit::Rejected(_) | Exit::Findings(_) => 1,
-            Exit::Usage(_) => 2,
+            Exit::Usage(_) | Exit::Io { .. } => 2,
         }
+    }
+
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Exit {
+        let what = what.into();
+        move |source| Exit::Io { what, source }
     }
 }

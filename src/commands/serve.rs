@@ -12,10 +12,10 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use super::Exit;
-use crate::harness::TargetSpec;
+use crate::adapter::harness_config;
 use crate::model::Entropy;
 use crate::reference::{ReferenceServer, ServerConfig};
-use crate::target::harness_config;
+use crate::runner::TargetSpec;
 
 /// The pause after a failed accept (out of descriptors, say) before the next one.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
@@ -67,20 +67,20 @@ pub fn serve(spec: TargetSpec, port: u16, out: &mut impl Write) -> Result<Infall
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|error| Exit::Usage(format!("cannot start a runtime: {error}")))?;
+        .map_err(Exit::io("cannot start a runtime"))?;
     runtime.block_on(async {
         let path = config.path.clone();
         let server =
             ReferenceServer::new(config).map_err(|error| Exit::Usage(error.to_string()))?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
-            .map_err(|error| Exit::Usage(format!("cannot listen on 127.0.0.1:{port}: {error}")))?;
+            .map_err(Exit::io(format!("cannot listen on 127.0.0.1:{port}")))?;
         let address = listener
             .local_addr()
-            .map_err(|error| Exit::Usage(format!("cannot read the bound address: {error}")))?;
+            .map_err(Exit::io("cannot read the bound address"))?;
         writeln!(out, "listening on http://{address}{path}")
             .and_then(|()| out.flush())
-            .map_err(|error| Exit::Usage(format!("cannot write: {error}")))?;
+            .map_err(Exit::io("cannot write"))?;
         Ok(accept(listener, server).await)
     })
 }

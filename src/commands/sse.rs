@@ -75,7 +75,7 @@ pub fn encode(input: impl BufRead, out: &mut impl Write) -> Result<(), Exit> {
     let mut bytes = Vec::new();
     for (index, line) in input.lines().enumerate() {
         let number = index + 1;
-        let line = line.map_err(|e| Exit::Usage(format!("cannot read input: {e}")))?;
+        let line = line.map_err(Exit::io("cannot read input"))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -110,6 +110,9 @@ fn write_json_line(value: &impl serde::Serialize, out: &mut impl Write) -> Resul
     out.write_all(b"\n").map_err(write_failed)
 }
 
-fn write_failed(error: std::io::Error) -> Exit {
-    Exit::Usage(format!("cannot write output: {error}"))
+fn write_failed(source: std::io::Error) -> Exit {
+    Exit::Io {
+        what: "cannot write output".to_owned(),
+        source,
+    }
 }

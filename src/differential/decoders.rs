@@ -16,14 +16,14 @@ use futures_util::Stream;
 
 use crate::sse::Event;
 
-use super::model::{self, Block, End, Item, Model, Outcome, PeerError};
+use super::prediction::{self, Block, End, Item, Model, Outcome, PeerError};
 use super::{Input, Peer};
 
 /// What `model` predicts `peer` reports for `input`.
 pub fn expect(peer: Peer, input: &Input<'_>, model: &Model) -> Outcome {
     match peer {
-        Peer::SseStream02 | Peer::SseStream03 => model::blocks(&input.script, model),
-        _ => model::browser(input, model),
+        Peer::SseStream02 | Peer::SseStream03 => prediction::blocks(&input.script, model),
+        _ => prediction::browser(input, model),
     }
 }
 

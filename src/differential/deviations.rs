@@ -7,7 +7,7 @@
 //! through the peer to show that it still holds.
 
 use super::encoders::{Failure, Failures, Values};
-use super::model::{Model, RetryRule, Utf8Rule};
+use super::prediction::{Model, RetryRule, Utf8Rule};
 use super::Peer;
 
 /// One known deviation of one peer, named `<Peer><What it does>`.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 
-use crate::fuzz::Untrusted;
+use crate::input::Untrusted;
 use crate::sse::{decode_chunks, Event, Limits, RawDecoder, RawLine, Record};
 
 use super::Peer;

@@ -1,7 +1,7 @@
 //! Differential fuzzing of peer SSE decoders and encoders against the reference codec.
 //!
 //! - [`sse_differential`]: the same chunks go through the reference and through every peer
-//!   decoder; each peer's output must be what [`model`] predicts from the reference's reading
+//!   decoder; each peer's output must be what [`prediction`] predicts from the reference's reading
 //!   with the peer's known [`Deviation`]s switched on.
 //! - [`encoder_differential`]: untrusted values go through every peer encoder; the reference
 //!   decoder reads the result, and every way it falls short of E1 to E4 must be explained by a
@@ -14,7 +14,7 @@
 pub mod decoders;
 pub mod deviations;
 pub mod encoders;
-pub mod model;
+pub mod prediction;
 mod script;
 
 use std::fmt;
@@ -23,11 +23,12 @@ use std::time::Duration;
 use arbitrary::{Arbitrary, Unstructured};
 
 use crate::chunking::cut_cycling;
+use crate::input::{chunked_stream, Corpus};
 use crate::sse::{decode_chunks, Decoder, Limits, RawDecoder, Record, RecordRef};
 
 pub use deviations::{Deviation, Side};
 use encoders::{Encoded, EncoderInput, Failure, Failures, Values};
-pub use model::{Block, End, Item, Model, Outcome, PeerError};
+pub use prediction::{Block, End, Item, Model, Outcome, PeerError};
 use script::Script;
 
 /// A peer crate, at the version `Cargo.lock` pins.
@@ -106,9 +107,9 @@ pub const MAX_STREAM: usize = 1024;
 /// [`crate::sse::Decoder`], the line split with [`RawDecoder`]); each peer reports exactly what
 /// its known deviations predict. A peer whose known deviations predict a panic is not run on
 /// that input, as libFuzzer's panic hook would end the run.
-pub fn sse_differential(data: &[u8]) {
-    let Some((sizes, stream)) = crate::fuzz::chunked_stream(data) else {
-        return;
+pub fn sse_differential(data: &[u8]) -> Corpus {
+    let Some((sizes, stream)) = chunked_stream(data) else {
+        return Corpus::Reject;
     };
     let stream = &stream[..stream.len().min(MAX_STREAM)];
     let input = Input::new(stream, &sizes);
@@ -121,7 +122,7 @@ pub fn sse_differential(data: &[u8]) {
             "the line split disagrees with the reference RawDecoder"
         );
     }
-    let exact = model::browser(&input, &Model::default());
+    let exact = prediction::browser(&input, &Model::default());
     if !reference_agrees(&input.chunks, &exact) {
         assert_eq!(
             exact,
@@ -151,18 +152,21 @@ pub fn sse_differential(data: &[u8]) {
             );
         }
     }
+    Corpus::Keep
 }
 
-/// `encoder_differential`: untrusted values (the pieces of [`crate::fuzz::Untrusted`]) through
+/// `encoder_differential`: untrusted values (the pieces of [`crate::input::Untrusted`]) through
 /// every peer encoder, read back by the reference decoder.
 ///
 /// Checks: every [`Failure`] of a peer's encoding is explained by one of its known deviations
 /// that the values trigger. A peer whose known deviations predict a panic is not run on those
 /// values.
-pub fn encoder_differential(data: &[u8]) {
-    if let Ok(input) = EncoderInput::arbitrary_take_rest(Unstructured::new(data)) {
-        compare_encoders(&input.render(), data);
-    }
+pub fn encoder_differential(data: &[u8]) -> Corpus {
+    let Ok(input) = EncoderInput::arbitrary_take_rest(Unstructured::new(data)) else {
+        return Corpus::Reject;
+    };
+    compare_encoders(&input.render(), data);
+    Corpus::Keep
 }
 
 /// The checks of [`encoder_differential`] on `all`, rendered from the fuzz input `data` (which
@@ -196,7 +200,7 @@ pub fn compare_encoders(all: &Values, data: &[u8]) {
 }
 
 /// Whether the reference [`Decoder`] reports exactly `outcome` (the shape of
-/// [`model::browser`] without attached retries), compared record by record as it lends them.
+/// [`prediction::browser`] without attached retries), compared record by record as it lends them.
 fn reference_agrees(chunks: &[&[u8]], outcome: &Outcome) -> bool {
     let mut expected = outcome.items.iter();
     let mut same = outcome.end == End::Clean;
@@ -222,7 +226,7 @@ fn reference_agrees(chunks: &[&[u8]], outcome: &Outcome) -> bool {
     same && expected.next().is_none()
 }
 
-/// The reference's browser view, in the shape of [`model::browser`] without attached retries.
+/// The reference's browser view, in the shape of [`prediction::browser`] without attached retries.
 fn reference_records(chunks: &[&[u8]]) -> Outcome {
     let records = decode_chunks(chunks.iter().copied(), Limits::default())
         .expect("a stream below the default limits decodes");

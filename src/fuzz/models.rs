@@ -5,6 +5,7 @@ use std::fmt::{Debug, Write};
 
 use arbitrary::{Arbitrary, Unstructured};
 
+use crate::input::Corpus;
 use crate::model::check::{SessionCase, StreamCase, Violation};
 
 /// `bounded_stream`: a [`StreamCase`] (small limits, up to 256 ops of offer, read, clock,
@@ -16,9 +17,9 @@ use crate::model::check::{SessionCase, StreamCase, Violation};
 /// stream closed and holds nothing; a finished stream delivered every accepted byte; the
 /// reader got the accepted chunks, then at most one terminal event (at most the byte cap plus
 /// one terminal event), that of the deadline that closed it.
-pub fn bounded_stream(data: &[u8]) {
+pub fn bounded_stream(data: &[u8]) -> Corpus {
     let Ok(case) = StreamCase::arbitrary_take_rest(Unstructured::new(data)) else {
-        return;
+        return Corpus::Reject;
     };
     if let Err(violation) = case.check() {
         fail(
@@ -28,6 +29,7 @@ pub fn bounded_stream(data: &[u8]) {
             &case.ops,
         );
     }
+    Corpus::Keep
 }
 
 /// `session_resume`: a [`SessionCase`] (small limits, a seed for the store's entropy, up to
@@ -40,9 +42,9 @@ pub fn bounded_stream(data: &[u8]) {
 /// it says `Evicted`, or the one right refusal; forged, mutated, invented and other-key ids
 /// are refused; the ledger holds exactly what is live. At the end, once every session has
 /// ended: the ledger is at zero and every session id is unknown.
-pub fn session_resume(data: &[u8]) {
+pub fn session_resume(data: &[u8]) -> Corpus {
     let Ok(case) = SessionCase::arbitrary_take_rest(Unstructured::new(data)) else {
-        return;
+        return Corpus::Reject;
     };
     if let Err(violation) = case.check() {
         fail(
@@ -52,6 +54,7 @@ pub fn session_resume(data: &[u8]) {
             &case.ops,
         );
     }
+    Corpus::Keep
 }
 
 /// Panics with the violation and the whole case, one op a line.
@@ -71,14 +74,14 @@ mod tests {
     //! passes the same sequence.
 
     use crate::model::check::{
-        IdPick, Invariant, Pick, SessionCase, SessionEnd, SessionOp, StreamCase, StreamEnd,
-        StreamOp,
+        Invariant, MintedIdPick, Pick, SessionCase, SessionEnd, SessionOp, StreamCase,
+        StreamEnding, StreamOp,
     };
     use crate::model::{
         AtCapacity, Fault, HighWater, LogLimits, Millis, SessionConfig, StreamConfig, StreamKind,
     };
 
-    fn stream_case(config: StreamConfig, ops: &[StreamOp], end: StreamEnd) -> StreamCase {
+    fn stream_case(config: StreamConfig, ops: &[StreamOp], end: StreamEnding) -> StreamCase {
         StreamCase {
             config,
             ops: ops.to_vec(),
@@ -108,7 +111,7 @@ mod tests {
                         ..config
                     },
                     &[Offer(0), Read(47)],
-                    StreamEnd::FinishAndDrain,
+                    StreamEnding::FinishAndDrain,
                 ),
             ),
             (
@@ -120,7 +123,7 @@ mod tests {
                         ..config
                     },
                     &[Offer(0), Offer(0)],
-                    StreamEnd::Cancel,
+                    StreamEnding::Cancel,
                 ),
             ),
             (
@@ -129,7 +132,7 @@ mod tests {
                 stream_case(
                     config,
                     &[Offer(3), Advance(299), Advance(1)],
-                    StreamEnd::Abort,
+                    StreamEnding::Abort,
                 ),
             ),
             (
@@ -153,13 +156,13 @@ mod tests {
                         Read(47),
                         Advance(200),
                     ],
-                    StreamEnd::Cancel,
+                    StreamEnding::Cancel,
                 ),
             ),
             (
                 Fault::LeakOnAbort,
                 Invariant::Ledger,
-                stream_case(config, &[Offer(5), Offer(5), Read(3)], StreamEnd::Abort),
+                stream_case(config, &[Offer(5), Offer(5), Read(3)], StreamEnding::Abort),
             ),
         ];
         for (fault, invariant, mut case) in cases {
@@ -200,7 +203,7 @@ mod tests {
                     Open(s0, StreamKind::Request),
                     append(s0),
                     append(s0),
-                    Resume(s1, IdPick::Genuine(s0)),
+                    Resume(s1, MintedIdPick::Genuine(s0)),
                 ],
             ),
             (
@@ -215,7 +218,7 @@ mod tests {
                     Open(s0, StreamKind::Standalone),
                     append(s1),
                     append(s1),
-                    Resume(s0, IdPick::Own(s0)),
+                    Resume(s0, MintedIdPick::Own(s0)),
                 ],
             ),
             (
@@ -227,7 +230,7 @@ mod tests {
                     Open(s0, StreamKind::Request),
                     append(s0),
                     append(s0),
-                    Resume(s0, IdPick::Own(s0)),
+                    Resume(s0, MintedIdPick::Own(s0)),
                 ],
             ),
             (
@@ -246,7 +249,7 @@ mod tests {
                     append(s0),
                     append(s0),
                     append(s0),
-                    Resume(s0, IdPick::Own(s0)),
+                    Resume(s0, MintedIdPick::Own(s0)),
                 ],
             ),
             (
@@ -254,7 +257,7 @@ mod tests {
                 Invariant::Forgery,
                 config,
                 // An id minted under another key is taken for another session's.
-                vec![Create, Resume(s0, IdPick::ForeignKey(s0))],
+                vec![Create, Resume(s0, MintedIdPick::ForeignKey(s0))],
             ),
             (
                 Fault::LeakOnExpiry,

@@ -61,13 +61,13 @@ impl fmt::Debug for IdKey {
 }
 
 impl IdKey {
-    pub fn new(key: &[u8; KEY_BYTES]) -> Self {
+    pub(super) fn new(key: &[u8; KEY_BYTES]) -> Self {
         Self {
             mac: Hmac::<Sha256>::new(&(*key).into()),
         }
     }
 
-    pub fn owner(&self, session: &SessionId) -> Owner {
+    pub(super) fn owner(&self, session: &SessionId) -> Owner {
         let digest = self
             .mac
             .clone()
@@ -89,7 +89,7 @@ impl IdKey {
             .chain_update(seq.to_be_bytes())
     }
 
-    pub fn mint(&self, owner: Owner, stream: StreamNo, seq: u64) -> String {
+    pub(super) fn mint(&self, owner: Owner, stream: StreamNo, seq: u64) -> String {
         let digest = self.tagger(owner, stream, seq).finalize().into_bytes();
         let mut id = String::with_capacity(88);
         id.push_str(itoa::Buffer::new().format(stream.0));
@@ -103,7 +103,7 @@ impl IdKey {
     }
 
     /// Parses `text` and, when `check_tag`, verifies its tag in constant time.
-    pub fn verify(&self, text: &str, check_tag: bool) -> Result<Verified, IdError> {
+    pub(super) fn verify(&self, text: &str, check_tag: bool) -> Result<Verified, IdError> {
         let mut parts = text.split('-');
         let (Some(stream), Some(seq), Some(owner), Some(tag), None) = (
             parts.next(),

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::facts::{finding, succeeded};
 use super::{Finding, Oracle, Severity};
-use crate::target::Resources;
+use crate::trace::Resources;
 use crate::trace::{Checkpoint, CheckpointKind, SessionHeader, Trace};
 
 /// `cancel-cleanup`: "at every AfterDrop checkpoint, `resources.connections` (if Some) must be
@@ -245,8 +245,8 @@ fn medium(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alloc::Heap;
     use crate::oracle::test_trace::{kinds, Build};
-    use crate::target::Heap;
     use crate::trace::Purpose;
 
     fn snapshot(kind: CheckpointKind, open: usize, resources: Resources) -> Trace {

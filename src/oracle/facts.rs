@@ -90,7 +90,7 @@ pub(super) fn response_rpc_id(data: &str) -> Option<u64> {
 pub(super) struct Origins(BTreeMap<u64, usize>);
 
 impl Origins {
-    pub fn of(trace: &Trace) -> Self {
+    pub(super) fn of(trace: &Trace) -> Self {
         let ids = trace
             .exchanges
             .iter()
@@ -100,12 +100,12 @@ impl Origins {
     }
 
     /// The exchange whose request the message `data` answers or reports on.
-    pub fn exchange(&self, data: &str) -> Option<usize> {
+    pub(super) fn exchange(&self, data: &str) -> Option<usize> {
         self.of_id(origin_rpc_id(data)?)
     }
 
     /// The exchange that sent request `rpc_id`.
-    pub fn of_id(&self, rpc_id: u64) -> Option<usize> {
+    pub(super) fn of_id(&self, rpc_id: u64) -> Option<usize> {
         self.0.get(&rpc_id).copied()
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::model::Millis;
 use crate::scenario::Version;
-use crate::target::Resources;
+use crate::trace::Resources;
 use crate::trace::{
     Checkpoint, CheckpointKind, EventRecord, Exchange, IdSource, LastEventId, Observation, Outcome,
     Purpose, SessionHeader, SessionRecord, StreamEnd, StreamRecord, Trace, UploadRecord,

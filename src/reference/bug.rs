@@ -108,7 +108,7 @@ pub(crate) struct BugState {
 
 impl BugState {
     /// Whether `session` has a listener for `topic` on the global list.
-    pub fn listens(&self, session: &SessionId, topic: &str) -> bool {
+    pub(crate) fn listens(&self, session: &SessionId, topic: &str) -> bool {
         self.listeners
             .iter()
             .any(|(owner, listened)| owner == session && listened == topic)

@@ -22,7 +22,7 @@ pub(crate) struct Lru {
 }
 
 impl Lru {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
             next_use: 0,
@@ -32,7 +32,7 @@ impl Lru {
     }
 
     /// The value of `key`, which becomes the most recently used.
-    pub fn get(&mut self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&mut self, key: &str) -> Option<&str> {
         let stamp = self.next_stamp();
         let (used, value) = self.entries.get_mut(key)?;
         if let Some(key) = self.by_use.remove(used) {
@@ -44,7 +44,7 @@ impl Lru {
 
     /// Stores `value` under `key` as the most recently used, forgetting the least recently
     /// used entry if the cache is full.
-    pub fn insert(&mut self, key: String, value: String) {
+    pub(crate) fn insert(&mut self, key: String, value: String) {
         if self.capacity == 0 {
             return;
         }
@@ -62,7 +62,7 @@ impl Lru {
         self.entries.insert(key, (stamp, value));
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 

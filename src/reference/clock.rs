@@ -14,21 +14,21 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self {
             start: Instant::now(),
         }
     }
 
     /// The time since the start, rounded down to the millisecond.
-    pub fn now(&self) -> Millis {
+    pub(crate) fn now(&self) -> Millis {
         let elapsed = Instant::now().saturating_duration_since(self.start);
         Millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
     }
 
     /// Sleeps until `at` has been reached (`now() >= at` afterwards); an instant beyond what
     /// the clock can represent is never reached.
-    pub async fn sleep_until(&self, at: Millis) {
+    pub(crate) async fn sleep_until(&self, at: Millis) {
         match self.start.checked_add(Duration::from_millis(at.0)) {
             Some(deadline) => tokio::time::sleep_until(deadline).await,
             None => std::future::pending().await,

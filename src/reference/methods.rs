@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::rpc::{self, Request, RpcError};
 use super::shared::Shared;
-use super::state::{Gone, Target};
+use super::state::{Destination, Gone};
 use super::tasks::emit;
 use super::tools;
 use super::version::ProtocolVersion;
@@ -42,7 +42,7 @@ pub(crate) async fn answer(shared: Arc<Shared>, id: SessionId, stream: StreamNo,
         Err(Failure::Gone) => return,
     };
     let response = rpc::response(&request.id, outcome);
-    if emit(&shared, id, Target::Stream(stream), &response)
+    if emit(&shared, id, Destination::Stream(stream), &response)
         .await
         .is_ok()
     {

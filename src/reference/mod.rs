@@ -46,13 +46,13 @@ mod cache;
 mod clock;
 mod config;
 mod guard;
-mod http;
 mod methods;
 mod refusal;
 mod rpc;
 mod shared;
 mod snapshot;
 mod state;
+mod surface;
 mod tasks;
 mod tools;
 mod version;
@@ -135,12 +135,12 @@ impl ReferenceServer {
     }
 }
 
-impl<B> tower_service::Service<::http::Request<B>> for ReferenceServer
+impl<B> tower_service::Service<http::Request<B>> for ReferenceServer
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Response = ::http::Response<ReferenceBody>;
+    type Response = http::Response<ReferenceBody>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
@@ -149,7 +149,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: ::http::Request<B>) -> Self::Future {
-        Box::pin(http::handle(Arc::clone(&self.shared), request))
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        Box::pin(surface::handle(Arc::clone(&self.shared), request))
     }
 }

@@ -6,13 +6,13 @@ use crate::model::{ResumeError, SessionError};
 
 /// JSON-RPC error codes of the refusals' bodies.
 pub(crate) mod code {
-    pub const PARSE_ERROR: i64 = -32700;
-    pub const INVALID_REQUEST: i64 = -32600;
-    pub const METHOD_NOT_FOUND: i64 = -32601;
-    pub const INVALID_PARAMS: i64 = -32602;
-    pub const INTERNAL_ERROR: i64 = -32603;
+    pub(crate) const PARSE_ERROR: i64 = -32700;
+    pub(crate) const INVALID_REQUEST: i64 = -32600;
+    pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
+    pub(crate) const INVALID_PARAMS: i64 = -32602;
+    pub(crate) const INTERNAL_ERROR: i64 = -32603;
     /// A transport-level refusal (the range JSON-RPC leaves to servers).
-    pub const SERVER_ERROR: i64 = -32000;
+    pub(crate) const SERVER_ERROR: i64 = -32000;
 }
 
 /// A request the server turns down: the response is [`Refusal::status`] with a JSON-RPC error
@@ -73,7 +73,7 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Refusal::HostMissing
             | Refusal::HostMalformed
@@ -100,7 +100,7 @@ impl Refusal {
     }
 
     /// The JSON-RPC error code of the body.
-    pub fn rpc_code(&self) -> i64 {
+    pub(crate) fn rpc_code(&self) -> i64 {
         match self {
             Refusal::Parse => code::PARSE_ERROR,
             Refusal::InvalidMessage(_) => code::INVALID_REQUEST,

@@ -34,14 +34,14 @@ pub(crate) struct RpcError {
 }
 
 impl RpcError {
-    pub fn invalid_params(message: impl Into<String>) -> Self {
+    pub(super) fn invalid_params(message: impl Into<String>) -> Self {
         Self {
             code: code::INVALID_PARAMS,
             message: message.into(),
         }
     }
 
-    pub fn method_not_found() -> Self {
+    pub(super) fn method_not_found() -> Self {
         Self {
             code: code::METHOD_NOT_FOUND,
             message: "method not found".to_owned(),

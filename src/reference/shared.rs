@@ -29,7 +29,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The server's shared part; `stopped` is the receiving end of the owner's stop signal.
-    pub fn new(config: ServerConfig, stopped: watch::Receiver<()>) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        config: ServerConfig,
+        stopped: watch::Receiver<()>,
+    ) -> Result<Self, ConfigError> {
         let config = config.validated()?;
         let state = State::new(&config)?;
         Ok(Self {
@@ -44,21 +47,21 @@ impl Shared {
 
     /// The state, locked. A panic while it was held (a bug of the server) does not take the
     /// rest of the server down with it.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn now(&self) -> Millis {
+    pub(crate) fn now(&self) -> Millis {
         self.clock.now()
     }
 
     /// Applies the deadlines of `pipe` now; see [`State::tick`].
-    pub fn tick(&self, pipe: PipeId) -> Option<Millis> {
+    pub(crate) fn tick(&self, pipe: PipeId) -> Option<Millis> {
         let mut state = self.lock();
         state.tick(pipe, self.now())
     }
 
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let mut snapshot = self.lock().snapshot();
         snapshot.tasks = self.tasks.counts();
         snapshot.uploads = self.uploads.load(Ordering::Relaxed);
@@ -72,7 +75,7 @@ impl Shared {
 pub(crate) struct Upload(Arc<Shared>);
 
 impl Upload {
-    pub fn new(shared: &Arc<Shared>) -> Self {
+    pub(super) fn new(shared: &Arc<Shared>) -> Self {
         shared.uploads.fetch_add(1, Ordering::Relaxed);
         Self(Arc::clone(shared))
     }

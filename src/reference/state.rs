@@ -44,7 +44,7 @@ pub(crate) struct PipeId(u64);
 
 /// Where a producer sends an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
+pub(crate) enum Destination {
     /// A request's response stream.
     Stream(StreamNo),
     /// The session's standalone stream; an event is dropped while the session has none.
@@ -181,7 +181,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(config: &ServerConfig) -> Result<Self, EntropyError> {
+    pub(crate) fn new(config: &ServerConfig) -> Result<Self, EntropyError> {
         let mut retry_frame = BytesMut::new();
         Frame {
             retry: Some(config.retry.0),
@@ -208,7 +208,7 @@ impl State {
 
     /// Creates a session speaking `version`; returns its id and its end signal (for its
     /// tasks).
-    pub fn create_session(
+    pub(crate) fn create_session(
         &mut self,
         version: ProtocolVersion,
         now: Millis,
@@ -236,7 +236,7 @@ impl State {
 
     /// The id clients know the new session `id` by: `id` itself, or under
     /// [`Bug::GuessableSessionIds`] the next value of a counter, written as a session id.
-    pub fn public_id(&mut self, id: &SessionId) -> SessionId {
+    pub(crate) fn public_id(&mut self, id: &SessionId) -> SessionId {
         if self.bug != Some(Bug::GuessableSessionIds) {
             return *id;
         }
@@ -253,7 +253,7 @@ impl State {
 
     /// The session a client's id names (live or not): the same id, or under
     /// [`Bug::GuessableSessionIds`] the session it was given to (`None` if none was).
-    pub fn resolve(&self, named: SessionId) -> Option<SessionId> {
+    pub(crate) fn resolve(&self, named: SessionId) -> Option<SessionId> {
         if self.bug == Some(Bug::GuessableSessionIds) {
             self.bugs.aliases.get(&named).copied()
         } else {
@@ -264,7 +264,7 @@ impl State {
     /// The live session `id`, marked active at `now`; `None` if it never existed or has ended
     /// (a session idle past its timeout ends here), or was deleted under
     /// [`Bug::StateAfterDelete`].
-    pub fn touch(&mut self, id: &SessionId, now: Millis) -> Option<&mut Session> {
+    pub(crate) fn touch(&mut self, id: &SessionId, now: Millis) -> Option<&mut Session> {
         if self.bugs.deleted.contains(id) {
             return None;
         }
@@ -276,19 +276,22 @@ impl State {
     }
 
     /// The live session `id`, untouched.
-    pub fn session(&mut self, id: &SessionId) -> Option<&mut Session> {
+    pub(crate) fn session(&mut self, id: &SessionId) -> Option<&mut Session> {
         self.sessions.get_mut(id)
     }
 
     /// The live session `id`, untouched, beside what the bugs keep (borrowed apart).
-    pub fn session_and_bugs(&mut self, id: &SessionId) -> Option<(&mut Session, &mut BugState)> {
+    pub(crate) fn session_and_bugs(
+        &mut self,
+        id: &SessionId,
+    ) -> Option<(&mut Session, &mut BugState)> {
         let session = self.sessions.get_mut(id)?;
         Some((session, &mut self.bugs))
     }
 
     /// A `monitor` of session `id` has sent its last event: it is no longer counted (in its
     /// session, or among those that outlived theirs under [`Bug::IntervalLeak`]).
-    pub fn end_monitor(&mut self, id: &SessionId) {
+    pub(crate) fn end_monitor(&mut self, id: &SessionId) {
         match self.sessions.get_mut(id) {
             Some(session) => session.monitors = session.monitors.saturating_sub(1),
             None => self.bugs.monitors = self.bugs.monitors.saturating_sub(1),
@@ -296,24 +299,24 @@ impl State {
     }
 
     /// The signal that resolves when session `id` ends.
-    pub fn ended_signal(&self, id: &SessionId) -> Option<watch::Receiver<()>> {
+    pub(crate) fn ended_signal(&self, id: &SessionId) -> Option<watch::Receiver<()>> {
         self.sessions
             .get(id)
             .map(|session| session.ended.subscribe())
     }
 
-    pub fn expires_at(&self, id: &SessionId) -> Option<Millis> {
+    pub(crate) fn expires_at(&self, id: &SessionId) -> Option<Millis> {
         self.store.expires_at(id)
     }
 
     /// Ends every session idle at `now`.
-    pub fn expire_idle(&mut self, now: Millis) {
+    pub(crate) fn expire_idle(&mut self, now: Millis) {
         self.store.expire_idle(now);
         self.reconcile();
     }
 
     /// Ends session `id` (DELETE); false if it was not live.
-    pub fn end_session(&mut self, id: &SessionId, now: Millis) -> bool {
+    pub(crate) fn end_session(&mut self, id: &SessionId, now: Millis) -> bool {
         let ended = self.store.end_session(id, now).is_ok();
         self.reconcile();
         ended
@@ -326,7 +329,7 @@ impl State {
     /// [`touch`]: State::touch
     /// [`keep_hidden`]: State::keep_hidden
     /// [`end_all`]: State::end_all
-    pub fn hide_session(&mut self, id: &SessionId) -> Option<watch::Receiver<()>> {
+    pub(crate) fn hide_session(&mut self, id: &SessionId) -> Option<watch::Receiver<()>> {
         let ended = self.ended_signal(id)?;
         self.bugs.deleted.insert(*id);
         Some(ended)
@@ -334,14 +337,14 @@ impl State {
 
     /// Marks the session `id` that [`State::hide_session`] hid active at `now`; false once
     /// it has ended.
-    pub fn keep_hidden(&mut self, id: &SessionId, now: Millis) -> bool {
+    pub(crate) fn keep_hidden(&mut self, id: &SessionId, now: Millis) -> bool {
         let live = self.store.touch(id, now);
         self.reconcile();
         live
     }
 
     /// Ends every session (those [`Bug::StateAfterDelete`] hid included).
-    pub fn end_all(&mut self, now: Millis) {
+    pub(crate) fn end_all(&mut self, now: Millis) {
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for id in &ids {
             // A session that expired meanwhile is ended by the store all the same.
@@ -390,7 +393,7 @@ impl State {
 
     /// Opens a request's response stream, closing the session's oldest retained stream first
     /// if it is at its stream limit.
-    pub fn open_request_stream(
+    pub(crate) fn open_request_stream(
         &mut self,
         id: &SessionId,
         now: Millis,
@@ -401,7 +404,7 @@ impl State {
 
     /// The session's standalone stream (opened on first use), for a new connection; refused
     /// while it has a live connection.
-    pub fn standalone_stream(
+    pub(crate) fn standalone_stream(
         &mut self,
         id: &SessionId,
         now: Millis,
@@ -421,7 +424,7 @@ impl State {
 
     /// The logged frames strictly after `last_event_id`, and their stream, for a new
     /// connection; refused as the model refuses, or while that stream has a live connection.
-    pub fn resume(
+    pub(crate) fn resume(
         &mut self,
         id: &SessionId,
         last_event_id: &str,
@@ -451,7 +454,7 @@ impl State {
 
     /// Attaches a new connection to `stream`: `replay` first, then (from 2025-11-25) a
     /// priming event (a fresh id, empty data) and the `retry` field, then what producers send.
-    pub fn connect(
+    pub(crate) fn connect(
         &mut self,
         id: &SessionId,
         stream: StreamNo,
@@ -503,7 +506,7 @@ impl State {
 
     /// The request on `stream` has sent its response: its connection finishes once the
     /// backlog is delivered; without a connection the stream is retained for resumption.
-    pub fn finish_request(&mut self, id: &SessionId, stream: StreamNo, now: Millis) {
+    pub(crate) fn finish_request(&mut self, id: &SessionId, stream: StreamNo, now: Millis) {
         let Some(route) = self.route_mut(id, stream) else {
             return;
         };
@@ -521,10 +524,10 @@ impl State {
     /// encoder): appended to the stream's log with a fresh id and offered to its connection.
     /// While earlier frames still wait for room, the producer waits (`Pending`, woken when the
     /// backlog drains), so at most one frame waits beyond the high-water mark.
-    pub fn emit(
+    pub(crate) fn emit(
         &mut self,
         id: &SessionId,
-        target: Target,
+        target: Destination,
         data: &str,
         now: Millis,
         waker: &Waker,
@@ -533,8 +536,8 @@ impl State {
             return Poll::Ready(Err(Gone));
         };
         let stream = match (target, session.standalone) {
-            (Target::Stream(stream), _) | (Target::Standalone, Some(stream)) => stream,
-            (Target::Standalone, None) => return Poll::Ready(Ok(())),
+            (Destination::Stream(stream), _) | (Destination::Standalone, Some(stream)) => stream,
+            (Destination::Standalone, None) => return Poll::Ready(Ok(())),
         };
         let Some(route) = session.routes.get_mut(&stream) else {
             return Poll::Ready(Err(Gone));
@@ -563,7 +566,7 @@ impl State {
 
     /// Reads for the body of `pipe`: bytes, `Pending` (the waker is kept), or `None` at the
     /// end, when the connection is forgotten.
-    pub fn read(&mut self, pipe: PipeId, now: Millis, waker: &Waker) -> Poll<Option<Bytes>> {
+    pub(crate) fn read(&mut self, pipe: PipeId, now: Millis, waker: &Waker) -> Poll<Option<Bytes>> {
         let Some(connection) = self.pipes.get_mut(&pipe) else {
             return Poll::Ready(None);
         };
@@ -598,7 +601,7 @@ impl State {
 
     /// Applies the deadlines of `pipe` at `now`, as its timer fires; returns the next deadline
     /// (`None` once the connection is closed or forgotten, [`NEVER`] once it is abandoned).
-    pub fn tick(&mut self, pipe: PipeId, now: Millis) -> Option<Millis> {
+    pub(crate) fn tick(&mut self, pipe: PipeId, now: Millis) -> Option<Millis> {
         let connection = self.pipes.get_mut(&pipe)?;
         if connection.abandoned {
             return Some(NEVER);
@@ -616,7 +619,7 @@ impl State {
     /// The body of `pipe` is gone (dropped, or read to the end): a stream still open is
     /// cancelled (the reader went away), and the connection is forgotten. The request itself
     /// goes on: its events keep going to the log, for resumption.
-    pub fn forget(&mut self, pipe: PipeId, now: Millis) {
+    pub(crate) fn forget(&mut self, pipe: PipeId, now: Millis) {
         let Some(connection) = self.pipes.get_mut(&pipe) else {
             return;
         };
@@ -633,14 +636,14 @@ impl State {
     /// as it is, still attached to its stream (producers fill it to the high-water mark, then
     /// wait), its deadlines no longer applied (its timer waits for the connection to go);
     /// it goes only when its session ends.
-    pub fn abandon(&mut self, pipe: PipeId) {
+    pub(crate) fn abandon(&mut self, pipe: PipeId) {
         if let Some(connection) = self.pipes.get_mut(&pipe) {
             connection.abandoned = true;
             connection.reader = None;
         }
     }
 
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let mut snapshot = Snapshot {
             sessions: self.sessions.len(),
             streams: self.store.stream_count(),
@@ -675,7 +678,7 @@ impl State {
     // Internals.
 
     /// Whether `stream` is a stream of session `id`.
-    pub fn has_stream(&self, id: &SessionId, stream: StreamNo) -> bool {
+    pub(crate) fn has_stream(&self, id: &SessionId, stream: StreamNo) -> bool {
         self.route(id, stream).is_some()
     }
 

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use super::shared::Shared;
 use super::snapshot::TaskCounts;
-use super::state::{Connected, Gone, PipeId, Target};
+use super::state::{Connected, Destination, Gone, PipeId};
 use crate::model::{Millis, SessionId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl LiveTasks {
         }
     }
 
-    pub fn counts(&self) -> TaskCounts {
+    pub(crate) fn counts(&self) -> TaskCounts {
         let load = |kind| self.counter(kind).load(Ordering::Relaxed);
         TaskCounts {
             stream_timers: load(TaskKind::StreamTimer),
@@ -185,7 +185,7 @@ async fn hidden_keeper(shared: Arc<Shared>, id: SessionId) {
 pub(crate) async fn emit(
     shared: &Shared,
     id: SessionId,
-    target: Target,
+    target: Destination,
     message: &impl Serialize,
 ) -> Result<(), Gone> {
     let data = serde_json::to_string(message).expect("server messages serialise to JSON");

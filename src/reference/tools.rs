@@ -18,7 +18,7 @@ use super::config::ToolLimits;
 use super::methods::Failure;
 use super::rpc::{self, Request, RpcError};
 use super::shared::Shared;
-use super::state::{Gone, Target};
+use super::state::{Destination, Gone};
 use super::tasks::{emit, spawn_in_session, TaskKind};
 use crate::model::{SessionId, StreamNo};
 
@@ -143,7 +143,7 @@ async fn stream_tool(
             message: &filler,
         };
         let note = rpc::notification("notifications/progress", params);
-        emit(shared, id, Target::Stream(stream), &note).await?;
+        emit(shared, id, Destination::Stream(stream), &note).await?;
     }
     Ok(text_result(&format!("sent {count} progress notifications")))
 }
@@ -183,7 +183,7 @@ async fn fetch_cached(
     if notify {
         let params = json!({ "level": "info", "logger": "subscribe", "data": { "fetched": key } });
         let note = rpc::notification("notifications/message", params);
-        emit(shared, id, Target::Standalone, &note).await?;
+        emit(shared, id, Destination::Standalone, &note).await?;
     }
     let outcome = if hit { "hit" } else { "miss" };
     Ok(text_result(&format!("{outcome}: {content}")))
@@ -253,7 +253,10 @@ async fn run_monitor(shared: Arc<Shared>, id: SessionId, count: u64, interval: u
     for tick in 1..=count {
         tokio::time::sleep(Duration::from_millis(interval)).await;
         let note = monitor_note(tick, count);
-        if emit(&shared, id, Target::Standalone, &note).await.is_err() {
+        if emit(&shared, id, Destination::Standalone, &note)
+            .await
+            .is_err()
+        {
             return;
         }
     }
@@ -272,14 +275,14 @@ async fn run_leaky_monitor(shared: Arc<Shared>, id: SessionId, count: u64, inter
     };
     for tick in 1..=count {
         tokio::time::sleep(Duration::from_millis(interval)).await;
-        if emit(&shared, id, Target::Standalone, &on_tick(tick))
+        if emit(&shared, id, Destination::Standalone, &on_tick(tick))
             .await
             .is_err()
         {
             let period = Duration::from_millis(interval.max(1));
             loop {
                 tokio::time::sleep(period).await;
-                let _ = emit(&shared, id, Target::Standalone, &on_tick(tick)).await;
+                let _ = emit(&shared, id, Destination::Standalone, &on_tick(tick)).await;
             }
         }
     }

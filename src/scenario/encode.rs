@@ -7,7 +7,7 @@
 //! false after the last. `Scenario::from_bytes(&s.to_bytes()?) == s` is tested.
 
 use super::{CacheKey, IdPick, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
-use crate::fuzz::Piece;
+use crate::input::Piece;
 
 impl Scenario {
     /// The bytes that read back as this scenario, or `None` when it holds a free-text piece

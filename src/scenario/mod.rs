@@ -6,7 +6,6 @@
 //! [`Display`](std::fmt::Display) form is the human-readable listing, one op per line.
 
 mod encode;
-pub mod executor;
 mod listing;
 mod op;
 pub mod seeds;

@@ -7,7 +7,7 @@
 
 use arbitrary::Arbitrary;
 
-use crate::fuzz::Untrusted;
+use crate::input::Untrusted;
 
 /// The most sessions a scenario drives at once.
 pub const MAX_SESSIONS: u8 = 8;

@@ -6,7 +6,7 @@
 //! built-in seeds.
 
 use super::{CacheKey, IdPick, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
-use crate::fuzz::{Piece, Untrusted};
+use crate::input::{Piece, Untrusted};
 
 /// Each seed, by name (the file name in the corpus).
 pub fn seeds() -> Vec<(&'static str, Scenario)> {

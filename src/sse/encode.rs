@@ -45,7 +45,7 @@ fn describe(byte: u8) -> &'static str {
 
 /// What to do with a forbidden byte in `event`, `id` or a comment (E3, E4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
+pub enum EncodePolicy {
     /// Refuse the whole frame with an [`EncodeError`]; nothing is written.
     #[default]
     Strict,
@@ -106,15 +106,19 @@ impl<'a> Frame<'a> {
 
     /// Writes the frame under the strict policy. On error nothing is written.
     pub fn encode(&self, out: &mut impl BufMut) -> Result<(), EncodeError> {
-        self.encode_with(Policy::Strict, out)
+        self.encode_with(EncodePolicy::Strict, out)
     }
 
     /// Writes the frame under `policy`. On error nothing is written.
     ///
     /// Guarantee (E1): decoding the bytes yields at most one event, with the given type and id,
     /// and data equal to `data` with CRLF and lone CR turned into LF.
-    pub fn encode_with(&self, policy: Policy, out: &mut impl BufMut) -> Result<(), EncodeError> {
-        if policy == Policy::Strict {
+    pub fn encode_with(
+        &self,
+        policy: EncodePolicy,
+        out: &mut impl BufMut,
+    ) -> Result<(), EncodeError> {
+        if policy == EncodePolicy::Strict {
             check(FieldName::Comment, self.comment, false)?;
             check(FieldName::Event, self.event, false)?;
             check(FieldName::Id, self.id, true)?;

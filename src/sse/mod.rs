@@ -14,7 +14,7 @@ mod lines;
 mod raw;
 
 pub use decode::{decode_chunks, Decoder, Event, EventRef, Record, RecordRef};
-pub use encode::{encode_json, EncodeError, FieldName, Frame, Policy};
+pub use encode::{encode_json, EncodeError, EncodePolicy, FieldName, Frame};
 pub use raw::{RawBlock, RawDecoder, RawLine};
 
 /// Bounds on what a decoder buffers for one line and one event.

@@ -4,10 +4,11 @@
 //! - [`stream`]: [`StreamOp`] sequences on one [`BoundedStream`](super::BoundedStream),
 //!   run by [`StreamRun`], whose checks cover the byte cap, the high-water mark, the deadlines
 //!   and the ledger; [`StreamCase`] runs them all.
-//! - [`world`]: [`SessionOp`] sequences on one [`SessionStore`](super::SessionStore), run by
-//!   [`World`] beside an oracle of what the store should hold: every answer is checked,
-//!   resumes by the isolation check of `resume`; [`SessionCase`] runs them all, then ends
-//!   every session and checks that nothing stays held.
+//! - [`session_ops`]: [`SessionOp`] sequences on one [`SessionStore`](super::SessionStore)
+//!   (the generator half); [`SessionCase`] runs them all on a [`World`], then ends every
+//!   session and checks that nothing stays held.
+//! - [`world`]: the oracle half: [`World`] runs the ops beside an oracle of what the store
+//!   should hold: every answer is checked, resumes by the isolation check of `resume`.
 //! - [`ranges`]: the small limits that make caps, marks and deadlines reachable within a few
 //!   ops, read by the fuzz targets (through [`arbitrary`]) and by the property strategies.
 //!
@@ -19,11 +20,13 @@
 mod pick;
 pub mod ranges;
 mod resume;
+pub mod session_ops;
 pub mod stream;
 mod violation;
 pub mod world;
 
 pub use pick::Pick;
-pub use stream::{StreamCase, StreamEnd, StreamOp, StreamRun};
+pub use session_ops::{MintedIdPick, SessionCase, SessionEnd, SessionOp};
+pub use stream::{StreamCase, StreamEnding, StreamOp, StreamRun};
 pub use violation::{Invariant, Violation};
-pub use world::{IdPick, SessionCase, SessionEnd, SessionOp, World};
+pub use world::World;

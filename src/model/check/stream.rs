@@ -41,7 +41,7 @@ fn advance_ms(u: &mut Unstructured<'_>) -> ArbitraryResult<u64> {
 
 /// How a case ends what is still open, before the final checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
-pub enum StreamEnd {
+pub enum StreamEnding {
     Cancel,
     Abort,
     FinishAndDrain,
@@ -208,16 +208,16 @@ impl StreamRun {
 
     /// Ends what is still open the way `end` says; checks that the stream is closed, holds
     /// nothing, and, if it finished, delivered every accepted byte.
-    pub fn end(&mut self, end: StreamEnd) -> Result<(), Violation> {
+    pub fn end(&mut self, end: StreamEnding) -> Result<(), Violation> {
         match end {
-            StreamEnd::Cancel => self.apply(&StreamOp::Cancel)?,
-            StreamEnd::Abort => self.apply(&StreamOp::Abort)?,
-            StreamEnd::FinishAndDrain => {
+            StreamEnding::Cancel => self.apply(&StreamOp::Cancel)?,
+            StreamEnding::Abort => self.apply(&StreamOp::Abort)?,
+            StreamEnding::FinishAndDrain => {
                 self.apply(&StreamOp::Finish)?;
                 self.drain();
             }
-            StreamEnd::Deadline => self.apply(&StreamOp::Advance(self.config.max_duration.0))?,
-            StreamEnd::SizeLimit => {
+            StreamEnding::Deadline => self.apply(&StreamOp::Advance(self.config.max_duration.0))?,
+            StreamEnding::SizeLimit => {
                 // Reading between offers, so that backpressure cannot hold the cap off. Stops
                 // at anything but progress, so that no config can make this loop forever.
                 while self.stream.end_reason().is_none() {
@@ -426,7 +426,7 @@ impl StreamRun {
 pub struct StreamCase {
     pub config: StreamConfig,
     pub ops: Vec<StreamOp>,
-    pub end: StreamEnd,
+    pub end: StreamEnding,
 }
 
 impl StreamCase {

@@ -1,91 +1,20 @@
-//! The session store's harness: op sequences over many sessions and streams, and a [`World`]
-//! that runs them beside an oracle of what the store should hold, checking every answer.
+//! The session store's oracle: a [`World`] that runs [`SessionOp`]s (see [`super::session_ops`])
+//! beside an oracle of what the store should hold, checking every answer.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt::Debug;
 
-use arbitrary::{Arbitrary, Result as ArbitraryResult, Unstructured};
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
+use super::session_ops::{MintedIdPick, SessionEnd, SessionOp};
 use super::violation::ensure;
-use super::{ranges, resume, Invariant, Pick, Violation};
+use super::{resume, Invariant, Pick, Violation};
 use crate::model::{
     AtCapacity, Entropy, Millis, ResumeError, SessionConfig, SessionError, SessionId, SessionStore,
     StreamKind, StreamNo,
 };
-
-/// One request to the store. Sessions, streams and ids are picked among all ever created,
-/// ended ones included.
-#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
-pub enum SessionOp {
-    Create,
-    Open(Pick, StreamKind),
-    Close(Pick, Pick),
-    /// Append an event with this data ([`DATA_ALPHABET`], [`ranges::DATA_CHARS`]).
-    Append(Pick, Pick, #[arbitrary(with = data_text)] String),
-    Resume(Pick, IdPick),
-    Delete(Pick),
-    Advance(#[arbitrary(with = advance_ms)] u64),
-    /// Let the expiry timers fire at the current instant.
-    Sweep,
-}
-
-/// Where a resume's Last-Event-ID comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
-pub enum IdPick {
-    /// An id this server minted, of any session and stream.
-    Genuine(Pick),
-    /// An id this server minted for the asking session.
-    Own(Pick),
-    /// A minted id with the byte at the second pick replaced by this one (one of
-    /// [`MUTATIONS`] when derived; a non-ASCII byte reads as U+FFFD).
-    Mutated(Pick, Pick, #[arbitrary(with = mutation)] u8),
-    /// An id minted by another server instance (another key).
-    ForeignKey(Pick),
-    /// Any text ([`ranges::GARBAGE_BYTES`] bytes, read as UTF-8 with replacement).
-    Garbage(#[arbitrary(with = garbage)] String),
-}
-
-/// How a case ends each session still live after its ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
-pub enum SessionEnd {
-    Delete,
-    /// Its expiry, found by the sweep of the expiry timers.
-    ExpireBySweep,
-    /// Its expiry, found when the session is next used.
-    ExpireOnUse,
-}
-
-/// The characters of appended data.
-pub const DATA_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz \n";
-/// Bytes that can replace one byte of an id: its own alphabet and a few that are not.
-pub const MUTATIONS: &[u8] = b"0123456789abcdefABF-x :\x7f";
-
-/// Each byte picks a character of [`DATA_ALPHABET`] (modulo, as `Unstructured::choose` would).
-fn data_text(u: &mut Unstructured<'_>) -> ArbitraryResult<String> {
-    let len = u.int_in_range(ranges::DATA_CHARS)?.min(u.len());
-    let bytes = u.bytes(len)?;
-    Ok(bytes
-        .iter()
-        .map(|&b| char::from(DATA_ALPHABET[usize::from(b) % DATA_ALPHABET.len()]))
-        .collect())
-}
-
-fn garbage(u: &mut Unstructured<'_>) -> ArbitraryResult<String> {
-    let len = u.int_in_range(ranges::GARBAGE_BYTES)?.min(u.len());
-    Ok(String::from_utf8_lossy(u.bytes(len)?).into_owned())
-}
-
-fn mutation(u: &mut Unstructured<'_>) -> ArbitraryResult<u8> {
-    u.choose(MUTATIONS).copied()
-}
-
-fn advance_ms(u: &mut Unstructured<'_>) -> ArbitraryResult<u64> {
-    u.int_in_range(ranges::SESSION_ADVANCE_MS)
-}
 
 /// What the oracle knows of one session.
 #[derive(Debug)]
@@ -120,7 +49,7 @@ pub(super) struct StreamTruth {
 
 impl StreamTruth {
     /// The oldest sequence number the log should keep (`next_seq` when it keeps none).
-    pub fn first_kept(&self) -> u64 {
+    pub(super) fn first_kept(&self) -> u64 {
         self.kept.front().map_or(self.next_seq, |&(seq, _)| seq)
     }
 }
@@ -427,8 +356,8 @@ impl World {
         Ok(())
     }
 
-    fn resume(&mut self, s: usize, pick: &IdPick) -> Result<(), Violation> {
-        if matches!(pick, IdPick::ForeignKey(_)) && self.foreign_ids.is_empty() {
+    fn resume(&mut self, s: usize, pick: &MintedIdPick) -> Result<(), Violation> {
+        if matches!(pick, MintedIdPick::ForeignKey(_)) && self.foreign_ids.is_empty() {
             self.foreign_ids = foreign_ids(self.seed);
         }
         let asking = &self.sessions[s];
@@ -617,24 +546,24 @@ fn id_text<'a>(
     events: &'a [EventTruth],
     own: &[usize],
     foreign_ids: &'a [String],
-    pick: &'a IdPick,
+    pick: &'a MintedIdPick,
 ) -> Cow<'a, str> {
     let minted = |i: Pick| i.get(events).map_or("", |e| e.id.as_str());
     match pick {
-        IdPick::Genuine(i) => Cow::Borrowed(minted(*i)),
-        IdPick::Own(i) => Cow::Borrowed(match i.get(own) {
+        MintedIdPick::Genuine(i) => Cow::Borrowed(minted(*i)),
+        MintedIdPick::Own(i) => Cow::Borrowed(match i.get(own) {
             Some(&e) => &events[e].id,
             None => minted(*i),
         }),
-        IdPick::Mutated(i, at, byte) => {
+        MintedIdPick::Mutated(i, at, byte) => {
             let mut bytes = minted(*i).as_bytes().to_vec();
             if let Some(at) = at.index(bytes.len()) {
                 bytes[at] = *byte;
             }
             Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
         }
-        IdPick::ForeignKey(i) => Cow::Borrowed(i.get(foreign_ids).map_or("", String::as_str)),
-        IdPick::Garbage(text) => Cow::Borrowed(text),
+        MintedIdPick::ForeignKey(i) => Cow::Borrowed(i.get(foreign_ids).map_or("", String::as_str)),
+        MintedIdPick::Garbage(text) => Cow::Borrowed(text),
     }
 }
 
@@ -657,75 +586,4 @@ fn foreign_ids(seed: u64) -> Vec<String> {
         }
     }
     ids
-}
-
-/// A whole sessions case: a config, the seed of the store's entropy, ops, and how the
-/// sessions still live at the end are ended.
-#[derive(Debug, Clone)]
-pub struct SessionCase {
-    pub config: SessionConfig,
-    /// The seed of the store's entropy (its key and session ids).
-    pub seed: u64,
-    pub ops: Vec<SessionOp>,
-    pub ends: Vec<SessionEnd>,
-}
-
-impl SessionCase {
-    /// The most ops a case decoded from fuzz input runs. A session op costs HMACs and map
-    /// lookups, so fewer than a stream's: 128 keep an instrumented run above 20 000 cases a
-    /// second, and still visit every state of at most 5 sessions of at most 4 streams whose
-    /// logs keep at most 5 events.
-    pub const MAX_OPS: usize = 128;
-
-    /// Runs the case and checks every invariant of the store: every answer (resumes
-    /// included) and the ledger after every op; then ends every session and checks that
-    /// nothing stays held.
-    pub fn check(&self) -> Result<(), Violation> {
-        let mut world = World::new(self.config, self.seed);
-        for (n, op) in self.ops.iter().enumerate() {
-            world
-                .apply(op)
-                .and_then(|()| world.check_ledger())
-                .map_err(|violation| violation.after_op(n))?;
-        }
-        world.end_every_session(&self.ends)
-    }
-}
-
-/// The first 8 bytes of the SHA-256 of `bytes`: stable across platforms and Rust versions, so
-/// a corpus file always replays the same case.
-fn seed_of(bytes: &[u8]) -> u64 {
-    let digest = Sha256::digest(bytes);
-    let mut seed = [0u8; 8];
-    seed.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(seed)
-}
-
-impl<'a> Arbitrary<'a> for SessionCase {
-    /// A correct store (no fault) within [`ranges`], at most three ends, and at most
-    /// [`Self::MAX_OPS`] ops.
-    ///
-    /// The seed is a digest of all the bytes, not some of them: with a seed read from the
-    /// input, libFuzzer's comparison feedback carried an id minted in one run into the garbage
-    /// Last-Event-ID of another run with the same seed, where it verifies although this run
-    /// never minted it (`regression-tag-learned-from-another-input`). Now any change to the
-    /// input changes the key, so an id is genuine only in the run that minted it.
-    fn arbitrary(u: &mut Unstructured<'a>) -> ArbitraryResult<Self> {
-        let seed = seed_of(u.peek_bytes(u.len()).unwrap_or_default());
-        let config = ranges::session_config(u, None)?;
-        let ends = u
-            .arbitrary_iter()?
-            .take(3)
-            .collect::<ArbitraryResult<_>>()?;
-        let ops = u
-            .arbitrary_iter()?
-            .take(Self::MAX_OPS)
-            .collect::<ArbitraryResult<_>>()?;
-        Ok(Self {
-            config,
-            seed,
-            ops,
-            ends,
-        })
-    }
 }

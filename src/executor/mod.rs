@@ -1,0 +1,727 @@
+//! The executor: runs a scenario against a target and records everything in a [`Trace`].
+//!
+//! In-process targets run on one reused current-thread tokio runtime with paused time
+//! ([`Executor`]): the clock only moves when every task waits, so the same scenario always
+//! gives the same trace. Every await has a deadline ([`Deadlines`]); a target that does not
+//! answer in time is recorded as such (the `liveness` oracle reports it), never waited on.
+//!
+//! After the scenario's ops, the teardown drains every request stream (to its end, or to the
+//! drain deadline), drops the standalone and resumed streams, deletes every session the client
+//! still holds, lets the target settle and takes the `Teardown` snapshot.
+
+mod ids;
+mod reading;
+mod requests;
+mod tools;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::Method;
+use serde_json::Value;
+use tokio::runtime::{Builder, Runtime};
+use tokio::time::{sleep, timeout, Instant};
+
+use self::reading::{AfterRead, OpenBody, ReadPlan};
+use self::requests::{Headers, MCP_SESSION_ID};
+use self::tools::Fresh;
+pub use self::tools::{Tool, ToolCatalog};
+use crate::adapter::{RequestBody, Target};
+use crate::chunking::cut_cycling;
+use crate::model::Millis;
+use crate::scenario::{
+    Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS,
+};
+use crate::trace::{
+    Checkpoint, CheckpointKind, Exchange, LastEventId, Outcome, Policy, Purpose, Resources,
+    SessionHeader, SessionRecord, StreamEnd, StreamRecord, Trace, UploadRecord,
+};
+
+/// How long the client waits for each thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// For a response head.
+    pub head: Duration,
+    /// A read gives up when nothing arrives for this long.
+    pub quiet: Duration,
+    /// The teardown's drain of one request stream.
+    pub drain: Duration,
+    /// The time a target gets to react to a drop, an abort or a DELETE.
+    pub settle: Duration,
+    /// The time a target gets, once every session was deleted, to end what they held, before
+    /// the `Teardown` snapshot (work still running then counts as left behind).
+    pub wind_down: Duration,
+    /// The longest a `Stall` op waits.
+    pub max_stall: Duration,
+}
+
+impl Deadlines {
+    /// Virtual time (in process): generous, as waiting costs nothing; the drain outlasts the
+    /// policy's maximum duration, or without one the longest `stream` call a scenario can make.
+    pub fn virtual_time(policy: &Policy) -> Self {
+        let duration = policy.max_duration.map_or(STREAM_TOOL_LONGEST_MS, |d| d.0) + policy.slack.0;
+        Self {
+            head: Duration::from_secs(60),
+            quiet: Duration::from_secs(2),
+            drain: Duration::from_millis(duration),
+            settle: Duration::from_millis(10),
+            wind_down: Duration::from_secs(5),
+            max_stall: Duration::MAX,
+        }
+    }
+
+    /// Real time (a process behind a socket on loopback): short, so that a scenario takes
+    /// milliseconds unless the target is slow. A read gives up after 10 ms without data, a
+    /// stall lasts at most 20 ms (on loopback, long enough for a server to fill the socket
+    /// buffers of a reader that stopped), and a request stream gets 2 s to end (black-box tool
+    /// calls are paced to end well before, see [`ToolCatalog::in_real_time`]).
+    pub fn real_time() -> Self {
+        Self {
+            head: Duration::from_secs(5),
+            quiet: Duration::from_millis(10),
+            drain: Duration::from_secs(2),
+            settle: Duration::from_millis(2),
+            wind_down: Duration::from_millis(10),
+            max_stall: Duration::from_millis(20),
+        }
+    }
+}
+
+/// The longest a `stream` tool call of a scenario takes in virtual time: 255 events, 2 s
+/// apart (see `tools.rs`), plus a little.
+const STREAM_TOOL_LONGEST_MS: u64 = 255 * 2_000 + 10_000;
+
+/// Runs scenarios against in-process targets on one reused current-thread runtime with paused
+/// time.
+#[derive(Debug)]
+pub struct Executor {
+    runtime: Runtime,
+}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Executor {
+    pub fn new() -> Self {
+        Self {
+            runtime: paused_runtime(),
+        }
+    }
+
+    /// Runs `scenario` against the target `make` creates (inside the runtime, so its clock
+    /// starts with the run), judged against `policy`. Before returning, waits until every task
+    /// the target spawned has ended; if some never end (a target that leaks tasks forever),
+    /// the runtime is replaced, so the next run starts clean either way.
+    pub fn run<T: Target>(
+        &mut self,
+        make: impl FnOnce() -> T,
+        scenario: &Scenario,
+        policy: Policy,
+    ) -> Trace {
+        let trace = self.runtime.block_on(async {
+            let mut target = make();
+            let deadlines = Deadlines::virtual_time(&policy);
+            let trace = execute(&mut target, scenario, policy, deadlines).await;
+            drop(target);
+            trace
+        });
+        if !self.runtime.block_on(quiesce()) {
+            self.runtime = paused_runtime();
+        }
+        trace
+    }
+}
+
+fn paused_runtime() -> Runtime {
+    Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime with only a timer cannot fail to build")
+}
+
+/// Lets time pass until the runtime has no task left; false if some outlive an hour.
+async fn quiesce() -> bool {
+    let handle = tokio::runtime::Handle::current();
+    for _ in 0..3_600 {
+        if handle.metrics().num_alive_tasks() == 0 {
+            return true;
+        }
+        sleep(Duration::from_secs(1)).await;
+    }
+    handle.metrics().num_alive_tasks() == 0
+}
+
+/// Runs `scenario` against `target` on the current runtime and returns what happened; calls
+/// go to the built-in tools.
+pub async fn execute(
+    target: &mut dyn Target,
+    scenario: &Scenario,
+    policy: Policy,
+    deadlines: Deadlines,
+) -> Trace {
+    execute_with_tools(target, scenario, policy, deadlines, &ToolCatalog::builtin()).await
+}
+
+/// [`execute`], with calls going to the tools of `tools` (see [`ToolCatalog`]).
+pub async fn execute_with_tools(
+    target: &mut dyn Target,
+    scenario: &Scenario,
+    policy: Policy,
+    deadlines: Deadlines,
+    tools: &ToolCatalog,
+) -> Trace {
+    let mut run = Run {
+        trace: Trace {
+            server: target.name().to_owned(),
+            policy,
+            ..Trace::default()
+        },
+        target,
+        deadlines,
+        start: Instant::now(),
+        slots: [SlotState::Empty; MAX_SESSIONS as usize],
+        open: Vec::new(),
+        next_rpc_id: 0,
+        fresh: Fresh::default(),
+        tools,
+        step: 0,
+    };
+    run.checkpoint(CheckpointKind::Baseline);
+    for (step, op) in scenario.ops.iter().enumerate() {
+        run.step = step;
+        run.op(op).await;
+    }
+    run.step = scenario.ops.len();
+    run.teardown().await;
+    run.trace
+}
+
+/// What a scenario slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    Empty,
+    /// A session the client uses (index into the trace's sessions).
+    Live(usize),
+    /// A session the client deleted; its id is still sent by the ops of this slot.
+    Deleted(usize),
+}
+
+struct Run<'t> {
+    target: &'t mut dyn Target,
+    deadlines: Deadlines,
+    start: Instant,
+    trace: Trace,
+    slots: [SlotState; MAX_SESSIONS as usize],
+    /// Response bodies the client holds, in the order they arrived.
+    open: Vec<OpenBody>,
+    next_rpc_id: u64,
+    fresh: Fresh,
+    tools: &'t ToolCatalog,
+    step: usize,
+}
+
+/// A request to send.
+struct Send {
+    method: Method,
+    purpose: Purpose,
+    slot: Option<Slot>,
+    rpc_id: Option<u64>,
+    body: Bytes,
+    upload: Option<Upload>,
+    last_event_id: Option<LastEventId>,
+    misstep: Option<Misstep>,
+}
+
+impl Send {
+    fn new(method: Method, purpose: Purpose, slot: Option<Slot>) -> Self {
+        Self {
+            method,
+            purpose,
+            slot,
+            rpc_id: None,
+            body: Bytes::new(),
+            upload: None,
+            last_event_id: None,
+            misstep: None,
+        }
+    }
+}
+
+impl Run<'_> {
+    fn now(&self) -> Millis {
+        let elapsed = Instant::now().saturating_duration_since(self.start);
+        Millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn clock(&self) -> impl Fn() -> Millis {
+        let start = self.start;
+        move || {
+            let elapsed = Instant::now().saturating_duration_since(start);
+            Millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        }
+    }
+
+    async fn op(&mut self, op: &Op) {
+        match op {
+            Op::Initialize { session, version } => self.initialize(*session, *version).await,
+            Op::Initialized { session } => {
+                let mut send = Send::new(Method::POST, Purpose::Initialized, Some(*session));
+                send.body = requests::rpc_notification("notifications/initialized");
+                self.send_and_finish(send).await;
+            }
+            Op::ListTools { session } => {
+                let id = self.rpc_id();
+                let mut send = Send::new(Method::POST, Purpose::ListTools, Some(*session));
+                send.rpc_id = Some(id);
+                send.body =
+                    requests::rpc_request(id, "tools/list", Value::Object(Default::default()));
+                self.send_and_keep(send).await;
+            }
+            Op::Call {
+                session,
+                call,
+                upload,
+            } => self.call(*session, call, upload).await,
+            Op::Read { stream, bytes } => self.read(*stream, u64::from(*bytes).max(1)).await,
+            Op::Stall { millis } => {
+                sleep(Duration::from_millis(u64::from(*millis)).min(self.deadlines.max_stall))
+                    .await;
+                self.checkpoint(CheckpointKind::AfterStall);
+            }
+            Op::DropResponse { stream } => self.drop_response(*stream).await,
+            Op::Resume { session, id } => {
+                let Some(asking) = self.session_of(*session) else {
+                    return;
+                };
+                let Some(last_event_id) = ids::resolve(&self.trace, &self.open, asking, *id) else {
+                    return;
+                };
+                let mut send = Send::new(Method::GET, Purpose::Resume, Some(*session));
+                send.last_event_id = Some(last_event_id);
+                self.send_and_keep(send).await;
+            }
+            Op::OpenGet { session } => {
+                self.send_and_keep(Send::new(Method::GET, Purpose::OpenGet, Some(*session)))
+                    .await;
+            }
+            Op::Delete { session } => self.delete(*session).await,
+            Op::Misstep { session, misstep } => {
+                let id = self.rpc_id();
+                let mut send = Send::new(Method::POST, Purpose::Misstep(*misstep), Some(*session));
+                send.rpc_id = Some(id);
+                send.body =
+                    requests::rpc_request(id, "tools/list", Value::Object(Default::default()));
+                send.misstep = Some(*misstep);
+                self.send_and_finish(send).await;
+            }
+        }
+    }
+
+    fn rpc_id(&mut self) -> u64 {
+        self.next_rpc_id += 1;
+        self.next_rpc_id
+    }
+
+    /// The session of `slot`, live or deleted.
+    fn session_of(&self, slot: Slot) -> Option<usize> {
+        match self.slots[slot.index()] {
+            SlotState::Empty => None,
+            SlotState::Live(session) | SlotState::Deleted(session) => Some(session),
+        }
+    }
+
+    async fn initialize(&mut self, slot: Slot, version: Version) {
+        let id = self.rpc_id();
+        let mut send = Send::new(Method::POST, Purpose::Initialize, None);
+        send.rpc_id = Some(id);
+        send.body = requests::rpc_request(
+            id,
+            "initialize",
+            requests::initialize_params(version.as_str()),
+        );
+        let exchange = self.send_and_finish(send).await;
+        let record = &self.trace.exchanges[exchange];
+        let Outcome::Responded {
+            status, session_id, ..
+        } = &record.outcome
+        else {
+            return;
+        };
+        if !(200..300).contains(status) {
+            return;
+        }
+        let session = self.trace.sessions.len();
+        let negotiated = record
+            .stream
+            .and_then(|stream| negotiated_version(&self.trace.streams[stream], id));
+        self.trace.sessions.push(SessionRecord {
+            slot: slot.index(),
+            id: session_id.clone(),
+            canary: format!("mcp-canary-{session:04}x"),
+            requested: version,
+            negotiated,
+            exchange,
+            deleted_by: None,
+        });
+        self.trace.exchanges[exchange].session = Some(session);
+        self.slots[slot.index()] = SlotState::Live(session);
+    }
+
+    async fn call(&mut self, slot: Slot, call: &ToolCall, upload: &Upload) {
+        let Some(session) = self.session_of(slot) else {
+            return;
+        };
+        let id = self.rpc_id();
+        let canary = self.trace.sessions[session].canary.clone();
+        let (tool, arguments) = self.tools.arguments(call, &canary, &mut self.fresh);
+        let params = requests::call_params(&tool, arguments, id);
+        let mut send = Send::new(Method::POST, Purpose::Call { tool }, Some(slot));
+        send.rpc_id = Some(id);
+        send.body = requests::rpc_request(id, "tools/call", params);
+        send.upload = Some(upload.clone());
+        let exchange = self.send_and_keep(send).await;
+        if self.trace.exchanges[exchange].upload.aborted {
+            self.settle().await;
+            self.checkpoint(CheckpointKind::AfterAbortedUpload);
+        }
+    }
+
+    async fn read(&mut self, pick: StreamPick, want: u64) {
+        let Some(index) = self.pick(pick) else {
+            return;
+        };
+        let plan = ReadPlan {
+            want,
+            quiet: self.deadlines.quiet,
+            until: Instant::now() + self.deadlines.drain,
+        };
+        self.read_open(index, plan).await;
+    }
+
+    /// Reads the `index`-th open body as `plan` says; an ended body is let go.
+    async fn read_open(&mut self, index: usize, plan: ReadPlan) -> AfterRead {
+        let clock = self.clock();
+        let body = &mut self.open[index];
+        let after = body
+            .read(&mut self.trace.streams[body.stream], plan, clock)
+            .await;
+        if after == AfterRead::Ended {
+            self.open.remove(index);
+        }
+        after
+    }
+
+    async fn drop_response(&mut self, pick: StreamPick) {
+        let Some(index) = self.pick(pick) else {
+            return;
+        };
+        let body = self.open.remove(index);
+        let at = self.now();
+        self.trace.streams[body.stream].end = Some(StreamEnd::Dropped { at });
+        drop(body);
+        self.settle().await;
+        self.checkpoint(CheckpointKind::AfterDrop);
+    }
+
+    async fn delete(&mut self, slot: Slot) {
+        let Some(session) = self.session_of(slot) else {
+            return;
+        };
+        let exchange = self
+            .send_and_finish(Send::new(Method::DELETE, Purpose::Delete, Some(slot)))
+            .await;
+        if self.accepted(exchange) && self.trace.sessions[session].deleted_by.is_none() {
+            self.trace.sessions[session].deleted_by = Some(exchange);
+            self.slots[slot.index()] = SlotState::Deleted(session);
+        }
+    }
+
+    fn accepted(&self, exchange: usize) -> bool {
+        self.trace.exchanges[exchange]
+            .outcome
+            .status()
+            .is_some_and(|status| (200..300).contains(&status))
+    }
+
+    /// The index in `open` of the picked body.
+    fn pick(&self, pick: StreamPick) -> Option<usize> {
+        (!self.open.is_empty()).then(|| usize::from(pick.0) % self.open.len())
+    }
+
+    /// Sends and reads the whole response (bounded by the drain deadline).
+    async fn send_and_finish(&mut self, send: Send) -> usize {
+        let exchange = self.send(send).await;
+        if let Some(index) = self
+            .open
+            .iter()
+            .position(|body| Some(body.stream) == self.trace.exchanges[exchange].stream)
+        {
+            let plan = ReadPlan {
+                want: u64::MAX,
+                quiet: self.deadlines.drain,
+                until: Instant::now() + self.deadlines.drain,
+            };
+            if self.read_open(index, plan).await == AfterRead::Open {
+                let body = self.open.remove(index);
+                let at = self.now();
+                self.trace.streams[body.stream].end = Some(StreamEnd::Abandoned { at });
+            }
+        }
+        exchange
+    }
+
+    /// Sends and keeps a successful response's body open for later ops; reads an error
+    /// response to its end.
+    async fn send_and_keep(&mut self, send: Send) -> usize {
+        let exchange = self.send(send).await;
+        if !self.accepted(exchange) {
+            if let Some(index) = self
+                .open
+                .iter()
+                .position(|body| Some(body.stream) == self.trace.exchanges[exchange].stream)
+            {
+                let plan = ReadPlan {
+                    want: u64::MAX,
+                    quiet: self.deadlines.quiet,
+                    until: Instant::now() + self.deadlines.quiet,
+                };
+                if self.read_open(index, plan).await == AfterRead::Open {
+                    let body = self.open.remove(index);
+                    let at = self.now();
+                    self.trace.streams[body.stream].end = Some(StreamEnd::Dropped { at });
+                }
+            }
+        }
+        exchange
+    }
+
+    /// Sends one request, uploading its body as planned, and records the exchange; a
+    /// response's body joins the open bodies.
+    async fn send(&mut self, send: Send) -> usize {
+        let session = send.slot.and_then(|slot| self.session_of(slot));
+        let session_header = match send.slot.map(|slot| self.slots[slot.index()]) {
+            Some(SlotState::Live(session)) => SessionHeader::Live(session),
+            Some(SlotState::Deleted(session)) => SessionHeader::Ended(session),
+            Some(SlotState::Empty) | None => SessionHeader::Absent,
+        };
+        let session_id = session.and_then(|session| self.trace.sessions[session].id.clone());
+        let protocol_version = session
+            .and_then(|session| self.trace.sessions[session].negotiated.clone())
+            .filter(|version| version.as_str() >= "2025-06-18");
+        let headers = Headers {
+            session_id,
+            protocol_version,
+            last_event_id: send.last_event_id.as_ref().map(|id| id.value.clone()),
+            misstep: send.misstep,
+        };
+        let (body, upload) = upload(send.body, send.upload.as_ref());
+        let request = requests::build(self.target.endpoint(), send.method.clone(), &headers, body);
+        let sent_at = self.now();
+        let call = self.target.call(request);
+        let outcome = timeout(self.deadlines.head, call).await;
+        let exchange = self.trace.exchanges.len();
+        let mut record = Exchange {
+            step: self.step,
+            sent_at,
+            method: send.method.to_string(),
+            purpose: send.purpose,
+            rpc_id: send.rpc_id,
+            session,
+            session_header: match send.misstep {
+                Some(Misstep::MissingSessionId) => SessionHeader::Absent,
+                Some(Misstep::UnknownSessionId) => {
+                    SessionHeader::Unknown(requests::UNKNOWN_SESSION_ID.to_owned())
+                }
+                _ => session_header,
+            },
+            last_event_id: send.last_event_id,
+            upload,
+            outcome: Outcome::TimedOut {
+                at: self.now(),
+                deadline: Millis(
+                    u64::try_from(self.deadlines.head.as_millis()).unwrap_or(u64::MAX),
+                ),
+            },
+            stream: None,
+        };
+        match outcome {
+            Err(_) => {}
+            Ok(Err(error)) => {
+                record.outcome = Outcome::Failed {
+                    at: self.now(),
+                    error: error.to_string(),
+                }
+            }
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                let header = |name| {
+                    parts
+                        .headers
+                        .get(name)
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let content_type = header(CONTENT_TYPE.as_str());
+                let sse = content_type
+                    .as_deref()
+                    .is_some_and(|value| value.trim_start().starts_with("text/event-stream"));
+                let opened_at = self.now();
+                record.outcome = Outcome::Responded {
+                    at: opened_at,
+                    status: parts.status.as_u16(),
+                    content_type,
+                    session_id: header(MCP_SESSION_ID),
+                };
+                let stream = self.trace.streams.len();
+                self.trace.streams.push(StreamRecord {
+                    exchange,
+                    session,
+                    sse,
+                    opened_at,
+                    ..StreamRecord::default()
+                });
+                record.stream = Some(stream);
+                self.open.push(OpenBody::new(stream, body, sse));
+            }
+        }
+        self.trace.exchanges.push(record);
+        exchange
+    }
+
+    /// Gives the target time to react, then lets every ready task run.
+    async fn settle(&mut self) {
+        sleep(self.deadlines.settle).await;
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn checkpoint(&mut self, kind: CheckpointKind) {
+        let resources = Resources {
+            runtime_tasks: self.target.in_process().then(|| {
+                tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks()
+            }),
+            ..self.target.resources()
+        };
+        let live_sessions = self
+            .trace
+            .sessions
+            .iter()
+            .filter(|session| session.deleted_by.is_none())
+            .count();
+        self.trace.checkpoints.push(Checkpoint {
+            step: self.step,
+            at: self.now(),
+            kind,
+            open_bodies: self.open.len(),
+            live_sessions,
+            resources,
+        });
+    }
+
+    async fn teardown(&mut self) {
+        while let Some(body) = self.open.first() {
+            let purpose = &self.trace.exchanges[self.trace.streams[body.stream].exchange].purpose;
+            let request = !matches!(purpose, Purpose::OpenGet | Purpose::Resume);
+            let wait = if request {
+                self.deadlines.drain
+            } else {
+                self.deadlines.quiet
+            };
+            let plan = ReadPlan {
+                want: u64::MAX,
+                quiet: wait,
+                until: Instant::now() + wait,
+            };
+            if self.read_open(0, plan).await == AfterRead::Open {
+                let body = self.open.remove(0);
+                let at = self.now();
+                self.trace.streams[body.stream].end = Some(if request {
+                    StreamEnd::Abandoned { at }
+                } else {
+                    StreamEnd::Dropped { at }
+                });
+            }
+        }
+        let held: Vec<usize> = (0..self.trace.sessions.len())
+            .filter(|&session| {
+                let record = &self.trace.sessions[session];
+                record.deleted_by.is_none() && record.id.is_some()
+            })
+            .collect();
+        for session in held {
+            let slot = self.trace.sessions[session].slot;
+            // The slot may hold a later session: point it at this one for the DELETE.
+            let kept = self.slots[slot];
+            self.slots[slot] = SlotState::Live(session);
+            let slot_of = Slot::of_index(slot);
+            let exchange = self
+                .send_and_finish(Send::new(Method::DELETE, Purpose::Delete, Some(slot_of)))
+                .await;
+            self.slots[slot] = kept;
+            if self.accepted(exchange) {
+                self.trace.sessions[session].deleted_by = Some(exchange);
+            }
+        }
+        sleep(self.deadlines.wind_down).await;
+        self.settle().await;
+        self.checkpoint(CheckpointKind::Teardown);
+    }
+}
+
+/// Splits `body` into the upload's chunks and queues them in a channel body, aborting after
+/// the chosen chunk; every chunk is queued before the request is sent, so the upload never
+/// waits on the target.
+fn upload(body: Bytes, plan: Option<&Upload>) -> (RequestBody, UploadRecord) {
+    let sizes: Vec<usize> = plan.map_or_else(Vec::new, |plan| {
+        plan.chunks.iter().map(|&n| usize::from(n)).collect()
+    });
+    let chunks = cut_cycling(&body, &sizes);
+    let abort_after = plan
+        .and_then(|plan| plan.abort_after)
+        .map(usize::from)
+        .filter(|&after| after < chunks.len());
+    let sent = abort_after.unwrap_or(chunks.len());
+    let (mut sender, channel) = RequestBody::new(sent + 1);
+    let mut record = UploadRecord {
+        chunks: sent,
+        aborted: abort_after.is_some(),
+        ..UploadRecord::default()
+    };
+    for chunk in &chunks[..sent] {
+        record.bytes += chunk.len();
+        // The channel has room for every chunk, so this cannot fail.
+        let _ = sender.try_send(http_body::Frame::data(body.slice_ref(chunk)));
+    }
+    if record.aborted {
+        sender.abort("the client aborted the upload".into());
+    }
+    (channel, record)
+}
+
+/// The `protocolVersion` of the initialize result (request `rpc_id`) on `stream`.
+fn negotiated_version(stream: &StreamRecord, rpc_id: u64) -> Option<String> {
+    let from = |text: &str| {
+        let value: Value = serde_json::from_str(text).ok()?;
+        (value.get("id")?.as_u64()? == rpc_id)
+            .then(|| {
+                value
+                    .pointer("/result/protocolVersion")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .flatten()
+    };
+    stream
+        .events
+        .iter()
+        .find_map(|event| from(&event.data))
+        .or_else(|| from(&stream.text))
+}

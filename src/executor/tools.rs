@@ -1,0 +1,475 @@
+//! The tools a scenario's calls go to, and the arguments they get.
+//!
+//! A scenario names calls by kind ([`ToolCall`]): echo untrusted text, stream, fetch with a
+//! fresh or a repeated key, subscribe, monitor. Against the reference, rmcp and the `targets/`
+//! servers those are the target's own tools of the same names ([`ToolCatalog::builtin`]).
+//! Against any other server the catalog is what its `tools/list` says
+//! ([`ToolCatalog::from_tools_list`]): a call goes to the tool of its own name when the server
+//! has one, else to a tool chosen by the call's own bytes, and its arguments are generated from
+//! that tool's `inputSchema`. Generation is deterministic (the same call and counter give the
+//! same arguments) and keeps what each kind of call is for:
+//! - every string of an echo call is the untrusted text followed by the session's canary, so
+//!   injection and cross-session leaks show whichever argument the tool reflects;
+//! - a fresh-key fetch and a subscribe put a value never used before in every string, which is
+//!   what makes caches, listeners and timers keyed on arguments grow per call;
+//! - numbers come from the call's own numbers, clamped into the schema's bounds and kept small
+//!   (a `duration` of seconds must not hold a scenario for minutes).
+
+use serde_json::{json, Map, Value};
+
+use crate::scenario::{CacheKey, ToolCall};
+
+/// How deep nested object and array schemas are followed; deeper values are left out.
+const MAX_DEPTH: usize = 4;
+
+/// The largest number generated for a property without its own meaning.
+const SMALL_NUMBER: i64 = 1;
+
+/// One tool as `tools/list` describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    /// Its `inputSchema` (a JSON Schema object).
+    pub input_schema: Value,
+}
+
+/// The tools calls may go to. Empty means the built-in tool names and argument shapes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolCatalog {
+    tools: Vec<Tool>,
+    /// Delays and intervals are a few milliseconds (real time), not up to seconds.
+    real_time: bool,
+}
+
+impl ToolCatalog {
+    /// The built-in tools (`echo`, `stream`, `fetch_cached`, `subscribe`, `monitor`) with their
+    /// own argument shapes: what the in-process targets and `targets/` servers serve.
+    pub fn builtin() -> Self {
+        Self::default()
+    }
+
+    /// The catalog a `tools/list` response lists: `message` is the whole JSON-RPC response.
+    /// A server with no tools, or a response without `result.tools`, is an error.
+    pub fn from_tools_list(message: &Value) -> Result<Self, String> {
+        if let Some(error) = message.get("error") {
+            return Err(format!("tools/list failed: {error}"));
+        }
+        let listed = message
+            .pointer("/result/tools")
+            .and_then(Value::as_array)
+            .ok_or("the tools/list response has no result.tools array")?;
+        let tools: Vec<Tool> = listed
+            .iter()
+            .filter_map(|tool| {
+                Some(Tool {
+                    name: tool.get("name")?.as_str()?.to_owned(),
+                    input_schema: tool
+                        .get("inputSchema")
+                        .cloned()
+                        .unwrap_or_else(|| json!({ "type": "object" })),
+                })
+            })
+            .collect();
+        if tools.is_empty() {
+            return Err("the server lists no tools".to_owned());
+        }
+        Ok(Self {
+            tools,
+            real_time: false,
+        })
+    }
+
+    /// The same tools, with the delays and intervals of `stream` and `monitor` calls cut to a
+    /// few milliseconds: in real time a call must end well within the executor's drain
+    /// deadline (255 events at most 4 ms apart), where in virtual time waiting costs nothing.
+    pub fn in_real_time(mut self) -> Self {
+        self.real_time = true;
+        self
+    }
+
+    /// The tools, in the server's order.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// The tool `call` goes to and its arguments; `canary` ends every untrusted text and
+    /// `fresh` hands out values never used before in this scenario.
+    pub(super) fn arguments(
+        &self,
+        call: &ToolCall,
+        canary: &str,
+        fresh: &mut Fresh,
+    ) -> (String, Value) {
+        let (name, builtin) = builtin_arguments(call, canary, fresh, self.real_time);
+        if self.tools.is_empty() {
+            return (name.to_owned(), builtin);
+        }
+        let tool = self
+            .tools
+            .iter()
+            .find(|tool| tool.name == name)
+            .unwrap_or_else(|| &self.tools[selector(call) % self.tools.len()]);
+        let mut filler = Filler {
+            call,
+            canary,
+            fresh,
+            builtin: &builtin,
+        };
+        let arguments = filler.object(&tool.input_schema, 0);
+        (tool.name.clone(), arguments)
+    }
+}
+
+/// Values that make each call's arguments fresh or repeated.
+#[derive(Debug, Default)]
+pub(super) struct Fresh(u64);
+
+impl Fresh {
+    fn next(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
+}
+
+/// The built-in tool's name and arguments for `call`, paced for real time if `real_time`.
+fn builtin_arguments(
+    call: &ToolCall,
+    canary: &str,
+    fresh: &mut Fresh,
+    real_time: bool,
+) -> (&'static str, Value) {
+    let (max_delay, min_interval, max_interval) = if real_time {
+        (4, 1, 10)
+    } else {
+        (2000, 10, 5000)
+    };
+    match call {
+        ToolCall::Echo { text } => (
+            "echo",
+            json!({ "text": format!("{}{canary}", text.render()) }),
+        ),
+        ToolCall::Stream {
+            count,
+            size,
+            delay_ms,
+        } => (
+            "stream",
+            json!({ "count": count, "size": size % 1025, "delay_ms": delay_ms % (max_delay + 1) }),
+        ),
+        ToolCall::FetchCached { key } => {
+            let key = match key {
+                CacheKey::Fresh => format!("fresh-{}", fresh.next()),
+                CacheKey::Repeat(n) => format!("key-{}", n % 4),
+            };
+            ("fetch_cached", json!({ "key": key }))
+        }
+        ToolCall::Subscribe => (
+            "subscribe",
+            json!({ "topic": format!("topic-{}", fresh.next()) }),
+        ),
+        ToolCall::Monitor { count, interval_ms } => (
+            "monitor",
+            json!({ "count": count % 33, "interval_ms": min_interval + interval_ms % (max_interval - min_interval + 1) }),
+        ),
+    }
+}
+
+/// Which of a server's tools a call without a same-named tool goes to: chosen by the call's
+/// kind and its own bytes, so a fuzzer reaches every tool by mutating the call.
+fn selector(call: &ToolCall) -> usize {
+    match call {
+        ToolCall::Echo { text } => text.0.len(),
+        ToolCall::Stream { count, .. } => 1 + usize::from(*count),
+        ToolCall::FetchCached {
+            key: CacheKey::Fresh,
+        } => 2,
+        ToolCall::FetchCached {
+            key: CacheKey::Repeat(n),
+        } => 3 + usize::from(*n),
+        ToolCall::Subscribe => 4,
+        ToolCall::Monitor { count, .. } => 5 + usize::from(*count),
+    }
+}
+
+/// Generates a value for a schema, in the spirit of one call.
+struct Filler<'a> {
+    call: &'a ToolCall,
+    canary: &'a str,
+    fresh: &'a mut Fresh,
+    /// The built-in arguments: a property of the same name and type takes their value.
+    builtin: &'a Value,
+}
+
+impl Filler<'_> {
+    /// An object with every property the schema lists, required or not: an optional one left
+    /// out gets the server's default, which may be anything (server-everything's
+    /// `trigger-long-running-operation` takes 10 s by default).
+    fn object(&mut self, schema: &Value, depth: usize) -> Value {
+        let mut object = Map::new();
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            return Value::Object(object);
+        };
+        for (name, property) in properties {
+            if let Some(value) = self.value(name, property, depth + 1) {
+                object.insert(name.clone(), value);
+            }
+        }
+        Value::Object(object)
+    }
+
+    fn value(&mut self, name: &str, schema: &Value, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if let Some(constant) = schema.get("const") {
+            return Some(constant.clone());
+        }
+        if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
+            return choices
+                .get(selector(self.call) % choices.len().max(1))
+                .cloned();
+        }
+        for combinator in ["anyOf", "oneOf", "allOf"] {
+            if let Some(first) = schema
+                .get(combinator)
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+            {
+                return self.value(name, first, depth + 1);
+            }
+        }
+        let known = self.builtin.get(name);
+        match schema_type(schema) {
+            "string" => Some(Value::String(self.string(name, schema, known))),
+            "integer" => Some(json!(self.number(schema, known))),
+            "number" => Some(json!(self.number(schema, known) as f64)),
+            "boolean" => Some(Value::Bool(selector(self.call).is_multiple_of(2))),
+            "array" => {
+                let wanted = schema
+                    .get("minItems")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1)
+                    .min(2);
+                let items = schema
+                    .get("items")
+                    .cloned()
+                    .unwrap_or(json!({ "type": "string" }));
+                let values = (0..wanted).filter_map(|_| self.value(name, &items, depth + 1));
+                Some(Value::Array(values.collect()))
+            }
+            "object" => Some(self.object(schema, depth)),
+            _ => Some(Value::String(self.string(name, schema, known))),
+        }
+    }
+
+    fn string(&mut self, name: &str, schema: &Value, known: Option<&Value>) -> String {
+        if let Some(text) = known.and_then(Value::as_str) {
+            return text.to_owned();
+        }
+        let value = match self.call {
+            ToolCall::Echo { text } => format!("{}{}", text.render(), self.canary),
+            ToolCall::FetchCached {
+                key: CacheKey::Fresh,
+            }
+            | ToolCall::Subscribe => {
+                format!("{name}-fresh-{}", self.fresh.next())
+            }
+            ToolCall::FetchCached {
+                key: CacheKey::Repeat(n),
+            } => format!("{name}-{}", n % 4),
+            ToolCall::Stream { .. } | ToolCall::Monitor { .. } => format!("{name}-1"),
+        };
+        match schema.get("format").and_then(Value::as_str) {
+            // A closed loopback port: a tool that fetches it fails at once, and never leaves
+            // the machine.
+            Some("uri" | "url") => format!("http://127.0.0.1:9/{}", urlencode_safe(&value)),
+            _ => value,
+        }
+    }
+
+    /// The built-in number of the same name if there is one, else a small one; clamped into
+    /// the schema's bounds.
+    fn number(&self, schema: &Value, known: Option<&Value>) -> i64 {
+        let wanted = known
+            .and_then(Value::as_i64)
+            .unwrap_or_else(|| (selector(self.call) as i64) % (SMALL_NUMBER + 1));
+        let bound = |key: &str, exclusive: &str, step: i64| {
+            schema
+                .get(key)
+                .and_then(Value::as_f64)
+                .map(|b| b.ceil() as i64)
+                .or_else(|| {
+                    schema
+                        .get(exclusive)
+                        .and_then(Value::as_f64)
+                        .map(|b| b.floor() as i64 + step)
+                })
+        };
+        let low = bound("minimum", "exclusiveMinimum", 1).unwrap_or(0);
+        let high = bound("maximum", "exclusiveMaximum", -1)
+            .unwrap_or(i64::MAX)
+            .max(low);
+        let cap = if known.is_some() {
+            i64::MAX
+        } else {
+            low.saturating_add(SMALL_NUMBER)
+        };
+        wanted.clamp(low, high.min(cap))
+    }
+}
+
+/// A schema's type; the first non-null one of a list.
+fn schema_type(schema: &Value) -> &str {
+    match schema.get("type") {
+        Some(Value::String(kind)) => kind,
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|kind| *kind != "null")
+            .unwrap_or("string"),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "string",
+    }
+}
+
+/// `value` with every byte outside `[A-Za-z0-9-]` percent-encoded.
+fn urlencode_safe(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Untrusted;
+
+    fn everything_like() -> ToolCatalog {
+        ToolCatalog::from_tools_list(&json!({
+            "jsonrpc": "2.0", "id": 1,
+            "result": { "tools": [
+                { "name": "echo", "inputSchema": { "type": "object",
+                    "properties": { "message": { "type": "string" } }, "required": ["message"] } },
+                { "name": "trigger-long-running-operation", "inputSchema": { "type": "object",
+                    "properties": {
+                        "duration": { "type": "number", "default": 10, "minimum": 0 },
+                        "steps": { "type": "integer", "minimum": 1, "maximum": 100 } },
+                    "required": ["duration", "steps"] } },
+                { "name": "lookup", "inputSchema": { "type": "object",
+                    "properties": {
+                        "key": { "type": "string" },
+                        "mode": { "enum": ["fast", "slow"] },
+                        "url": { "type": "string", "format": "uri" },
+                        "verbose": { "type": "boolean" } },
+                    "required": ["key", "mode", "url"] } }
+            ] }
+        }))
+        .expect("a catalog")
+    }
+
+    #[test]
+    fn the_builtin_catalog_keeps_the_builtin_shapes() {
+        let call = ToolCall::Stream {
+            count: 3,
+            size: 2000,
+            delay_ms: 5,
+        };
+        let (name, arguments) = ToolCatalog::builtin().arguments(&call, "C", &mut Fresh::default());
+        assert_eq!(name, "stream");
+        assert_eq!(
+            arguments,
+            json!({ "count": 3, "size": 2000 % 1025, "delay_ms": 5 })
+        );
+    }
+
+    #[test]
+    fn an_echo_call_puts_its_untrusted_text_and_canary_in_every_string() {
+        let call = ToolCall::Echo {
+            text: Untrusted(Vec::new()),
+        };
+        let (name, arguments) =
+            everything_like().arguments(&call, "mcp-canary-0001x", &mut Fresh::default());
+        assert_eq!(name, "echo");
+        assert_eq!(arguments, json!({ "message": "mcp-canary-0001x" }));
+    }
+
+    #[test]
+    fn fresh_calls_get_values_never_used_before_and_repeats_do_not() {
+        let catalog = everything_like();
+        let mut fresh = Fresh::default();
+        let fresh_call = ToolCall::FetchCached {
+            key: CacheKey::Fresh,
+        };
+        let first = catalog.arguments(&fresh_call, "C", &mut fresh);
+        let second = catalog.arguments(&fresh_call, "C", &mut fresh);
+        assert_eq!(first.0, "lookup");
+        assert_ne!(first.1["key"], second.1["key"], "fresh keys differ");
+        let repeat = ToolCall::FetchCached {
+            key: CacheKey::Repeat(2),
+        };
+        assert_eq!(
+            catalog.arguments(&repeat, "C", &mut fresh).1["key"],
+            json!("key-2")
+        );
+        assert_eq!(
+            catalog.arguments(&repeat, "C", &mut fresh).1["key"],
+            json!("key-2")
+        );
+    }
+
+    #[test]
+    fn numbers_enums_and_urls_stay_within_the_schema() {
+        let catalog = everything_like();
+        let stream = ToolCall::Stream {
+            count: 0,
+            size: 1,
+            delay_ms: 1,
+        };
+        let (name, arguments) = catalog.arguments(&stream, "C", &mut Fresh::default());
+        assert_eq!(name, "trigger-long-running-operation");
+        assert!(
+            arguments["steps"]
+                .as_i64()
+                .is_some_and(|s| (1..=100).contains(&s)),
+            "{arguments}"
+        );
+        assert!(
+            arguments["duration"]
+                .as_f64()
+                .is_some_and(|d| d <= SMALL_NUMBER as f64),
+            "{arguments}"
+        );
+        let (_, lookup) = catalog.arguments(
+            &ToolCall::FetchCached {
+                key: CacheKey::Repeat(2),
+            },
+            "C",
+            &mut Fresh::default(),
+        );
+        assert!(
+            ["fast", "slow"].contains(&lookup["mode"].as_str().unwrap_or_default()),
+            "{lookup}"
+        );
+        assert!(
+            lookup["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("http://127.0.0.1:9/")),
+            "{lookup}"
+        );
+        assert!(
+            lookup["verbose"].is_boolean(),
+            "optional properties are set too: {lookup}"
+        );
+    }
+
+    #[test]
+    fn a_list_without_tools_is_an_error() {
+        assert!(ToolCatalog::from_tools_list(&json!({ "result": { "tools": [] } })).is_err());
+        assert!(ToolCatalog::from_tools_list(&json!({ "error": { "code": -1 } })).is_err());
+        assert!(ToolCatalog::from_tools_list(&json!({ "result": {} })).is_err());
+    }
+}

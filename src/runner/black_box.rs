@@ -1,0 +1,162 @@
+//! The black-box runner: scenarios against a server behind a socket, in real time.
+//!
+//! A [`BlackBoxRunner`] owns an [`HttpTarget`] (which may own the server's process, restarting it
+//! when it dies) and a current-thread tokio runtime with real time. Before the first scenario
+//! it asks the server for its tools (`tools/list`), so that tool calls use the server's own
+//! tools and argument schemas ([`ToolCatalog`]). Every request and every scenario runs under
+//! the real-time [`Deadlines`]; a crash of a server the target started is a `liveness` finding of the
+//! scenario that was running.
+
+use serde_json::json;
+use tokio::runtime::{Builder, Runtime};
+
+use super::{Runner, RunnerError, Verdict};
+use crate::adapter::{HttpTarget, Launch, Target};
+use crate::executor::{execute, execute_with_tools, Deadlines, ToolCatalog};
+use crate::oracle::{judge, Finding, Oracle, Severity};
+use crate::scenario::{Op, Scenario, Slot, Version};
+use crate::trace::{Policy, Purpose, Trace};
+
+/// Where the server is, and whether the suite starts it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The MCP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    pub url: String,
+    /// The command that starts the server, if the suite should.
+    pub launch: Option<Launch>,
+    /// Allow a server that is not on loopback.
+    pub allow_remote: bool,
+}
+
+/// Runs scenarios against one server behind a socket.
+pub struct BlackBoxRunner {
+    runtime: Runtime,
+    target: HttpTarget,
+    policy: Policy,
+    tools: ToolCatalog,
+}
+
+impl BlackBoxRunner {
+    /// Connects to (or starts) the server and learns its tools. Errors are one line.
+    pub fn connect(endpoint: &Endpoint, policy: Policy) -> Result<Self, RunnerError> {
+        let runtime = Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(RunnerError::Runtime)?;
+        let target = runtime.block_on(async {
+            match &endpoint.launch {
+                Some(launch) => {
+                    HttpTarget::launch(&endpoint.url, endpoint.allow_remote, launch.clone())
+                }
+                None => HttpTarget::new(&endpoint.url, endpoint.allow_remote).map_err(Into::into),
+            }
+        })?;
+        let mut black_box = Self {
+            runtime,
+            target,
+            policy,
+            tools: ToolCatalog::builtin(),
+        };
+        black_box.tools = black_box.discover_tools()?.in_real_time();
+        Ok(black_box)
+    }
+
+    /// The tools the server lists: initialize, `notifications/initialized`, `tools/list`,
+    /// DELETE, in real time. A server that does not answer is an error (it is unreachable or
+    /// not an MCP server); a crash during it too.
+    fn discover_tools(&mut self) -> Result<ToolCatalog, RunnerError> {
+        let session = Slot::of_index(0);
+        let scenario = Scenario {
+            ops: vec![
+                Op::Initialize {
+                    session,
+                    version: Version::V2025_06_18,
+                },
+                Op::Initialized { session },
+                Op::ListTools { session },
+            ],
+        };
+        let trace = self.runtime.block_on(execute(
+            &mut self.target,
+            &scenario,
+            self.policy,
+            Deadlines::real_time(),
+        ));
+        if let Some(crash) = self.target.take_crashes().into_iter().next() {
+            return Err(RunnerError::CrashedListingTools { crash });
+        }
+        tools_listed(&trace).map_err(|reason| RunnerError::NotMcp {
+            server: self.target.name().to_owned(),
+            reason,
+        })
+    }
+}
+
+/// The catalog in the `tools/list` response of `trace`.
+fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
+    let initialize = trace
+        .exchanges
+        .iter()
+        .find(|exchange| exchange.purpose == Purpose::Initialize)
+        .ok_or("no initialize was sent")?;
+    if initialize.outcome.status() != Some(200) {
+        return Err(format!("initialize got {:?}", initialize.outcome));
+    }
+    let list = trace
+        .exchanges
+        .iter()
+        .find(|exchange| exchange.purpose == Purpose::ListTools)
+        .ok_or("no tools/list was sent (initialize gave no session id?)")?;
+    let stream = list
+        .stream
+        .map(|index| &trace.streams[index])
+        .ok_or_else(|| format!("tools/list got {:?}", list.outcome))?;
+    let bodies: Vec<&str> = if stream.sse {
+        stream
+            .events
+            .iter()
+            .map(|event| event.data.as_str())
+            .collect()
+    } else {
+        vec![stream.text.as_str()]
+    };
+    let response = bodies
+        .into_iter()
+        .filter_map(|body| serde_json::from_str::<serde_json::Value>(body).ok())
+        .find(|message| message.get("id").and_then(serde_json::Value::as_u64) == list.rpc_id)
+        .ok_or("the tools/list response never came")?;
+    ToolCatalog::from_tools_list(&response)
+}
+
+impl Runner for BlackBoxRunner {
+    fn run(&mut self, bytes: &[u8]) -> Verdict {
+        let scenario = Scenario::from_bytes(bytes);
+        let trace = self.runtime.block_on(execute_with_tools(
+            &mut self.target,
+            &scenario,
+            self.policy,
+            Deadlines::real_time(),
+            &self.tools,
+        ));
+        let mut findings = judge(&trace);
+        for crash in self.target.take_crashes() {
+            findings.push(Finding {
+                oracle: Oracle::Liveness,
+                severity: Severity::Critical,
+                kind: "crashed",
+                summary: format!("the server crashed during the scenario: {crash}"),
+                evidence: json!({ "crash": crash, "target": self.target.name() }),
+                step: None,
+            });
+        }
+        Verdict {
+            scenario,
+            trace,
+            findings,
+        }
+    }
+
+    fn deterministic(&self) -> bool {
+        false
+    }
+}

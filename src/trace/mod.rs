@@ -1,0 +1,319 @@
+//! The trace: everything the executor observed while running one scenario against one target.
+//!
+//! Plain data, built by the executor and read by the oracles, which are pure functions of it.
+//! Instants are [`Millis`] since the start of the run: virtual time for in-process targets
+//! (so a trace is exactly reproducible), wall time for a process behind a socket. Every list is
+//! bounded by the scenario's length (at most [`crate::scenario::MAX_OPS`] ops plus the
+//! teardown), and every stream's kept bytes by [`STREAM_KEEP_BYTES`].
+
+mod resources;
+
+pub use resources::Resources;
+
+use serde::Serialize;
+
+use crate::model::Millis;
+use crate::scenario::{Misstep, Version};
+
+/// The most events kept per stream; later events are counted but not kept.
+pub const STREAM_KEEP_EVENTS: usize = 4096;
+/// The most body bytes decoded per stream; later bytes are counted but not decoded.
+pub const STREAM_KEEP_BYTES: u64 = 8 << 20;
+
+/// What one scenario run observed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Trace {
+    /// The name of the server under test (`reference`, `fixture:NAME`, `rmcp:local`, a URL).
+    pub server: String,
+    /// The limits the oracles judge the target against.
+    pub policy: Policy,
+    /// Every session the client opened, in order of their initialize.
+    pub sessions: Vec<SessionRecord>,
+    /// Every request, in the order it was sent.
+    pub exchanges: Vec<Exchange>,
+    /// Every response body that was read as a stream (SSE or not), in the order it arrived.
+    pub streams: Vec<StreamRecord>,
+    /// Resource snapshots at chosen moments, in order.
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+/// The limits a target is judged against: what it advertises, or what the user asserts with
+/// `--max-stream-bytes` and the idle and duration options. `None` is not judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// The most bytes a response stream may carry, plus `terminal_allowance`.
+    pub max_stream_bytes: Option<u64>,
+    /// Room past the byte cap for the one terminal event (and a priming event).
+    pub terminal_allowance: u64,
+    /// The most bytes a server may hold for one slow reader, plus `chunk_allowance`.
+    pub high_water_bytes: Option<u64>,
+    /// Room past the high-water mark: one chunk and one frame waiting for room.
+    pub chunk_allowance: u64,
+    /// A stream must close when nothing was read for this long.
+    pub idle_timeout: Option<Millis>,
+    /// A stream must close this long after it opened.
+    pub max_duration: Option<Millis>,
+    /// Tolerance on every deadline (timer granularity, scheduling).
+    pub slack: Millis,
+    /// Heap growth tolerated between a baseline and a later snapshot (warm-up, capacity).
+    pub heap_tolerance: u64,
+}
+
+impl Default for Policy {
+    /// Nothing judged but what needs no limit; 1 s of slack; 1 KiB terminal allowance;
+    /// 256 KiB of heap tolerance.
+    fn default() -> Self {
+        Self {
+            max_stream_bytes: None,
+            terminal_allowance: 1024,
+            high_water_bytes: None,
+            chunk_allowance: 0,
+            idle_timeout: None,
+            max_duration: None,
+            slack: Millis(1_000),
+            heap_tolerance: 256 << 10,
+        }
+    }
+}
+
+/// One session the client opened: an `initialize` that got a response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    /// The scenario's slot for it.
+    pub slot: usize,
+    /// The `Mcp-Session-Id` the server assigned, if any.
+    pub id: Option<String>,
+    /// A token unique to this session, carried in its untrusted tool arguments: found in
+    /// another session's messages, it proves a cross-session leak.
+    pub canary: String,
+    /// The version the client asked for.
+    pub requested: Version,
+    /// The `protocolVersion` of the initialize result, if the server sent one.
+    pub negotiated: Option<String>,
+    /// The exchange of its initialize.
+    pub exchange: usize,
+    /// The exchange of a DELETE that the server accepted (2xx), if any.
+    pub deleted_by: Option<usize>,
+}
+
+/// One request and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exchange {
+    /// The scenario op that sent it; the teardown's requests have the scenario's length.
+    pub step: usize,
+    pub sent_at: Millis,
+    pub method: String,
+    pub purpose: Purpose,
+    /// The JSON-RPC id of the request, if it was one (unique within the trace).
+    pub rpc_id: Option<u64>,
+    /// The session it was made for (index into [`Trace::sessions`]).
+    pub session: Option<usize>,
+    /// What was sent as `Mcp-Session-Id`.
+    pub session_header: SessionHeader,
+    /// The `Last-Event-ID` sent, and where it came from.
+    pub last_event_id: Option<LastEventId>,
+    /// How the body was uploaded.
+    pub upload: UploadRecord,
+    pub outcome: Outcome,
+    /// The response body's stream (index into [`Trace::streams`]), if a response came.
+    pub stream: Option<usize>,
+}
+
+/// Why a request was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Purpose {
+    Initialize,
+    Initialized,
+    ListTools,
+    /// `tools/call` of `tool`.
+    Call {
+        tool: String,
+    },
+    Resume,
+    OpenGet,
+    Delete,
+    /// A request that breaks one rule on purpose.
+    Misstep(Misstep),
+}
+
+/// What a request carried as `Mcp-Session-Id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SessionHeader {
+    /// No header (initialize, or a session that got no id).
+    Absent,
+    /// The id of a live session (index into [`Trace::sessions`]).
+    Live(usize),
+    /// The id of a session that was deleted (the DELETE got 2xx) or replaced in its slot.
+    Ended(usize),
+    /// An id no server ever gave out.
+    Unknown(String),
+}
+
+/// A `Last-Event-ID` the client sent, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastEventId {
+    pub value: String,
+    pub source: IdSource,
+}
+
+/// Where a resume's id came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum IdSource {
+    /// The `event`-th event (index into its [`StreamRecord::events`]) of `stream`, a stream of
+    /// the asking session.
+    Own { stream: usize, event: usize },
+    /// An event of another stream of the same session, the same as `Own` except in intent: the
+    /// client asks for another stream's continuation.
+    OtherStream { stream: usize, event: usize },
+    /// An event another session received.
+    OtherSession { stream: usize, event: usize },
+    /// An id the session received, with one byte changed.
+    Mutated { stream: usize, event: usize },
+    /// An id made up by the client.
+    Forged,
+}
+
+/// How a request body was uploaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UploadRecord {
+    pub bytes: usize,
+    pub chunks: usize,
+    /// The upload was aborted before its last chunk.
+    pub aborted: bool,
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// A response head arrived.
+    Responded {
+        at: Millis,
+        status: u16,
+        content_type: Option<String>,
+        /// The `Mcp-Session-Id` response header.
+        session_id: Option<String>,
+    },
+    /// The target gave no response (a connection failure, a crash, a service error).
+    Failed { at: Millis, error: String },
+    /// No response head before the deadline.
+    TimedOut { at: Millis, deadline: Millis },
+}
+
+impl Outcome {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Responded { status, .. } => Some(*status),
+            Outcome::Failed { .. } | Outcome::TimedOut { .. } => None,
+        }
+    }
+}
+
+/// One response body, as the client read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StreamRecord {
+    /// The exchange it answers.
+    pub exchange: usize,
+    /// The session of that exchange.
+    pub session: Option<usize>,
+    /// Whether it was announced as `text/event-stream`.
+    pub sse: bool,
+    /// When the response head arrived.
+    pub opened_at: Millis,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Its SSE events, decoded by the reference decoder as their bytes arrived (at most
+    /// [`STREAM_KEEP_EVENTS`]).
+    pub events: Vec<EventRecord>,
+    /// The body of a non-SSE response (at most [`STREAM_KEEP_BYTES`], lossy UTF-8).
+    pub text: String,
+    /// The decoder refused the stream (a line or event over its limits).
+    pub decode_error: Option<String>,
+    /// What the client did and saw, in order.
+    pub observations: Vec<Observation>,
+    /// How it ended, if it did.
+    pub end: Option<StreamEnd>,
+}
+
+/// One SSE event block as written: the fields exactly as they came.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventRecord {
+    /// When the chunk that completed it arrived.
+    pub at: Millis,
+    /// The `id` field of this block (the last one, if several), if it had one.
+    pub id: Option<String>,
+    /// The `event` field of this block, if it had one.
+    pub event_type: Option<String>,
+    /// The `data` lines joined by LF.
+    pub data: String,
+    /// The number of `data` lines.
+    pub data_lines: usize,
+    /// A `retry` field, as written.
+    pub retry: Option<String>,
+    /// Fields of other names, as `name:value`.
+    pub other_fields: Vec<String>,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// One thing the client did to, or saw on, a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Observation {
+    /// The client started reading, wanting `want` bytes.
+    ReadStart { at: Millis, want: u64 },
+    /// `bytes` arrived.
+    Data { at: Millis, bytes: u64 },
+    /// The client stopped reading: it had what it wanted, or nothing came for a while.
+    ReadStop { at: Millis, waited: bool },
+}
+
+/// How a stream ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum StreamEnd {
+    /// The body ended.
+    Finished { at: Millis },
+    /// The body failed.
+    Failed { at: Millis, error: String },
+    /// The client dropped it (a client abort).
+    Dropped { at: Millis },
+    /// Still open when the teardown gave up draining it.
+    Abandoned { at: Millis },
+}
+
+impl StreamEnd {
+    pub fn at(&self) -> Millis {
+        match self {
+            StreamEnd::Finished { at }
+            | StreamEnd::Failed { at, .. }
+            | StreamEnd::Dropped { at }
+            | StreamEnd::Abandoned { at } => *at,
+        }
+    }
+}
+
+/// A resource snapshot at a chosen moment, with what the client held then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    pub step: usize,
+    pub at: Millis,
+    pub kind: CheckpointKind,
+    /// Response bodies the client holds open.
+    pub open_bodies: usize,
+    /// Sessions the client holds (initialized and not deleted).
+    pub live_sessions: usize,
+    pub resources: Resources,
+}
+
+/// Why a snapshot was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum CheckpointKind {
+    /// Before the first op.
+    Baseline,
+    /// After a stall, before anything else is read.
+    AfterStall,
+    /// After a response was dropped and the target had time to react.
+    AfterDrop,
+    /// After a request whose upload was aborted, once the target had time to react.
+    AfterAbortedUpload,
+    /// After every session was deleted and every body drained or dropped.
+    Teardown,
+}

@@ -1,0 +1,37 @@
+//! What a target holds at one instant, as far as it can tell: the leak and cleanup evidence.
+
+use serde::Serialize;
+
+use crate::alloc::Heap;
+
+/// A resource snapshot. Every count is `None` when the target cannot see it; an oracle judges
+/// only what is `Some`. Counts named after the server's own notions (sessions, connections,
+/// listeners, ...) come from the target; `heap` and `runtime_tasks` from the executor (in
+/// process); `rss_bytes` and `open_fds` from /proc (a process).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    pub heap: Option<Heap>,
+    /// Tasks alive in the executor's runtime (every task of an in-process target).
+    pub runtime_tasks: Option<usize>,
+    /// Tasks the target itself counts (requests, timers, monitors).
+    pub server_tasks: Option<usize>,
+    pub sessions: Option<usize>,
+    /// Streams kept by sessions (live, or kept for resumption).
+    pub streams: Option<usize>,
+    /// Events kept in resumption logs.
+    pub logged_events: Option<usize>,
+    /// Response bodies the server tracks for clients.
+    pub connections: Option<usize>,
+    /// Request bodies the server holds (being read, or kept).
+    pub uploads: Option<usize>,
+    /// Bytes buffered for readers, over all connections.
+    pub held_bytes: Option<usize>,
+    /// The most bytes buffered for any one reader.
+    pub max_held_bytes: Option<usize>,
+    pub listeners: Option<usize>,
+    /// Periodic timers (intervals, monitors).
+    pub timers: Option<usize>,
+    pub cache_entries: Option<usize>,
+    pub rss_bytes: Option<u64>,
+    pub open_fds: Option<usize>,
+}
