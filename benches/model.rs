@@ -14,12 +14,11 @@
 //! `model=resume log=N replayed=K resumes_per_s=N events_per_s=N allocs_per_run=N`
 //! Run: `cargo bench --bench model`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
+use mcp_transport_fuzz::alloc;
 use mcp_transport_fuzz::model::{
     BoundedStream, Entropy, HighWater, Ledger, LogLimits, Millis, Offer, Read, SessionConfig,
     SessionId, SessionStore, StreamConfig, StreamKind,
@@ -29,30 +28,15 @@ use mcp_transport_fuzz::sse::Frame;
 const RUNS: usize = 7;
 const MIB: f64 = (1 << 20) as f64;
 
-/// Counts allocations (the benchmark is single-threaded).
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+/// Allocation calls made by this thread so far (the benchmark is single-threaded).
+fn allocation_calls() -> u64 {
+    alloc::this_thread()
+        .expect("the counting allocator is installed")
+        .allocation_calls
+}
 
 /// Median seconds of `RUNS` runs after a warm-up, and the allocations of the last run.
 fn measure(mut run: impl FnMut()) -> (f64, u64) {
@@ -60,11 +44,11 @@ fn measure(mut run: impl FnMut()) -> (f64, u64) {
     let mut allocations = 0;
     let mut times: Vec<f64> = (0..RUNS)
         .map(|_| {
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = allocation_calls();
             let start = Instant::now();
             run();
             let elapsed = start.elapsed().as_secs_f64();
-            allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            allocations = allocation_calls() - before;
             elapsed
         })
         .collect();

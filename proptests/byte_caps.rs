@@ -9,8 +9,7 @@
 //! `missing_backpressure_is_caught` run the same property against [`Fault::ByteCapOffByOne`]
 //! and [`Fault::NoBackpressure`].
 
-#[allow(dead_code)]
-mod model_inputs;
+use crate::model_inputs;
 
 use mcp_transport_fuzz::model::check::{StreamOp, StreamRun, Violation};
 use mcp_transport_fuzz::model::{Fault, StreamConfig};

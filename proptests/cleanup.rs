@@ -12,8 +12,7 @@
 //!
 //! The fuzz targets `bounded_stream` and `session_resume` run the same checks.
 
-#[allow(dead_code)]
-mod model_inputs;
+use crate::model_inputs;
 
 use mcp_transport_fuzz::model::check::{
     SessionEnd, SessionOp, StreamEnding, StreamOp, StreamRun, Violation, World,

@@ -10,8 +10,7 @@
 //! `missing_idle_timeout_is_caught` and `duration_reset_by_reads_is_caught` run the same
 //! property against [`Fault::NoIdleTimeout`] and [`Fault::DurationResetsOnRead`].
 
-#[allow(dead_code)]
-mod model_inputs;
+use crate::model_inputs;
 
 use mcp_transport_fuzz::model::check::{StreamOp, StreamRun, Violation};
 use mcp_transport_fuzz::model::{Fault, StreamConfig};

@@ -8,10 +8,8 @@
 //! event if the byte cap was reached. `raw_data_is_caught` runs the same property against
 //! [`Fault::RawData`], which writes the data without the encoder.
 
-#[allow(dead_code)]
-mod model_inputs;
-#[allow(dead_code)]
-mod sse_inputs;
+use crate::model_inputs;
+use crate::sse_inputs;
 
 use mcp_transport_fuzz::model::{
     BoundedStream, EndReason, Entropy, Fault, HighWater, Ledger, Millis, Offer, Read,

@@ -1,58 +1,26 @@
 //! The models' hot paths allocate nothing: offering a chunk allocates nothing beyond the chunk
 //! itself, reading copies into the caller's buffer, and a resume borrows its events from the
-//! log. Counted by a global allocator that counts this thread's allocations only, so the test
-//! harness's own threads do not disturb the figures.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+//! log. Counted by the crate's counting allocator per thread ([`alloc::this_thread`]), so the
+//! other tests running beside these do not disturb the figures.
 
 use bytes::Bytes;
+use mcp_transport_fuzz::alloc;
 use mcp_transport_fuzz::model::{
     BoundedStream, Entropy, HighWater, Ledger, Millis, Offer, Read, SessionConfig, SessionStore,
     StreamConfig, StreamKind,
 };
 use mcp_transport_fuzz::sse::Frame;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count() {
-    // `try_with`: the allocator may run while this thread's locals are being torn down.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
+/// The allocation calls (`alloc`, `alloc_zeroed`, `realloc`) this thread makes during `work`.
 fn allocations_in(work: impl FnOnce()) -> u64 {
-    let before = ALLOCATIONS.with(Cell::get);
+    let calls = || {
+        alloc::this_thread()
+            .expect("the property binary installs the counting allocator")
+            .allocation_calls
+    };
+    let before = calls();
     work();
-    ALLOCATIONS.with(Cell::get) - before
+    calls() - before
 }
 
 fn chunks(n: usize) -> Vec<Bytes> {

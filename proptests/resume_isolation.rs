@@ -11,8 +11,7 @@
 //! [`Fault::ResumeUsesLatestStream`], [`Fault::InclusiveReplay`], [`Fault::SilentEviction`] and
 //! [`Fault::UncheckedTag`].
 
-#[allow(dead_code)]
-mod model_inputs;
+use crate::model_inputs;
 
 use mcp_transport_fuzz::model::check::{SessionOp, Violation, World};
 use mcp_transport_fuzz::model::{Fault, SessionConfig};

@@ -5,8 +5,7 @@
 //! loses its state at chunk boundaries is found out.
 
 // Each suite uses its own part of the shared strategies.
-#[allow(dead_code)]
-mod sse_inputs;
+use crate::sse_inputs;
 
 use mcp_transport_fuzz::chunking::cut_cycling;
 use mcp_transport_fuzz::sse::{decode_chunks, Limits, RawDecoder, Record};

@@ -6,8 +6,7 @@
 //! `naive_encoder_is_caught` shows that an encoder writing data raw fails the property.
 
 // Each suite uses its own part of the shared strategies.
-#[allow(dead_code)]
-mod sse_inputs;
+use crate::sse_inputs;
 
 use mcp_transport_fuzz::chunking::cut_cycling;
 use mcp_transport_fuzz::sse::{

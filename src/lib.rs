@@ -36,22 +36,41 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod adapter;
-pub mod alloc;
-pub mod campaign;
-pub mod chunking;
+// Highest first: each module uses only those below it. One a group, so rustfmt keeps the order.
+
 pub mod commands;
+
+pub mod fuzz;
+
+pub mod campaign;
+
+pub mod runner;
+
+pub mod report;
+
+pub mod fixture;
+
+pub mod oracle;
+
+pub mod executor;
+
+pub mod adapter;
+
+pub mod trace;
+
+pub mod scenario;
+
+pub mod reference;
+
 #[cfg(feature = "peers")]
 pub mod differential;
-pub mod executor;
-pub mod fixture;
-pub mod fuzz;
-pub mod input;
+
 pub mod model;
-pub mod oracle;
-pub mod reference;
-pub mod report;
-pub mod runner;
-pub mod scenario;
+
+pub mod input;
+
+pub mod chunking;
+
 pub mod sse;
-pub mod trace;
+
+pub mod alloc;

@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mcp_transport_fuzz::oracle::Finding;
 use mcp_transport_fuzz::report::read_sidecar;
-use mcp_transport_fuzz::runner::{Harness, TargetSpec};
-
-#[global_allocator]
-static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;
+use mcp_transport_fuzz::runner::{InProcessRunner, TargetSpec};
 
 /// How many times each reproducer runs.
 const RUNS: usize = 3;
@@ -42,7 +39,7 @@ fn check(folder: &str) {
         let sidecar = read_sidecar(&file).unwrap_or_else(|| panic!("{}: sidecar", file.display()));
         let spec: TargetSpec = sidecar.target.parse().expect("an in-process target");
         let bytes = std::fs::read(&file).expect("readable");
-        let mut harness = Harness::new(spec);
+        let mut harness = InProcessRunner::new(spec);
         let first = kinds(&harness.run(&bytes).findings);
         assert!(
             first

@@ -3,7 +3,7 @@
 
 use mcp_transport_fuzz::fixture::FIXTURES;
 use mcp_transport_fuzz::report::{read_sidecar, sarif_log, write_reproducer, SarifResult};
-use mcp_transport_fuzz::runner::{Harness, TargetSpec};
+use mcp_transport_fuzz::runner::{InProcessRunner, TargetSpec};
 use mcp_transport_fuzz::scenario::seeds::seeds;
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ fn fixture_log() -> Value {
             let bytes = scenario.to_bytes().expect("no free text");
             (
                 fixture,
-                Harness::new(TargetSpec::Fixture(fixture)).run(&bytes),
+                InProcessRunner::new(TargetSpec::Fixture(fixture)).run(&bytes),
             )
         })
         .collect();
@@ -77,7 +77,7 @@ fn a_reproducer_replays_its_finding_ten_times_out_of_ten() {
             .expect("seed");
         let bytes = scenario.to_bytes().expect("no free text");
         let spec = TargetSpec::Fixture(fixture);
-        let first = Harness::new(spec).run(&bytes);
+        let first = InProcessRunner::new(spec).run(&bytes);
         let finding = first
             .findings
             .iter()
@@ -87,7 +87,7 @@ fn a_reproducer_replays_its_finding_ten_times_out_of_ten() {
         let sidecar = read_sidecar(&path).expect("a sidecar");
         let replayed: TargetSpec = sidecar.target.parse().expect("a target name");
         let stored = std::fs::read(&path).expect("readable");
-        let mut harness = Harness::new(replayed);
+        let mut harness = InProcessRunner::new(replayed);
         for _ in 0..10 {
             let again = harness.run(&stored);
             assert_eq!(again.findings, first.findings, "{}", fixture.name);

@@ -5,8 +5,8 @@
 
 use mcp_transport_fuzz::chunking::Chunking;
 use mcp_transport_fuzz::sse::{
-    decode_chunks, DecodeError, Decoder, EncodeError, Event, FieldName, Frame, Limits, Policy,
-    Record,
+    decode_chunks, DecodeError, Decoder, EncodeError, EncodePolicy, Event, FieldName, Frame,
+    Limits, Record,
 };
 
 fn ev(event_type: &str, data: &str, id: &str) -> Record {

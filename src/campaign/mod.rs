@@ -47,10 +47,13 @@ pub enum Budget {
 /// What a campaign is asked to do.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// When the campaign stops, unless `until` stops it first.
     pub budget: Budget,
     /// Stop as soon as this oracle reports something.
     pub until: Option<Oracle>,
+    /// The seed of job 0's mutator; job `n` uses `seed + n`.
     pub seed: u64,
+    /// Scenario inputs that job 0 runs first, as they are, and every job starts its pool with.
     pub corpus: Vec<Vec<u8>>,
     /// Jobs run in parallel, one thread each (at least 1).
     pub jobs: usize,
@@ -59,24 +62,30 @@ pub struct Plan {
 /// One deduplicated finding: the first time its oracle and kind were seen.
 #[derive(Debug, Clone)]
 pub struct Found {
+    /// The finding, as its oracle first reported it.
     pub finding: Finding,
     /// The input that produced it.
     pub input: Vec<u8>,
     /// Scenarios run when it was first seen (over all jobs).
     pub scenarios: u64,
+    /// Wall time since the campaign started when it was first seen.
     pub elapsed: Duration,
 }
 
 /// What a campaign did.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
+    /// Scenarios run, over all jobs.
     pub scenarios: u64,
+    /// Requests sent (trace exchanges), over all jobs.
     pub requests: u64,
+    /// Wall time the campaign ran.
     pub elapsed: Duration,
     /// Distinct behaviour features seen (summed over jobs).
     pub features: u64,
     /// Kinds of request sent at least once (initialize, call, resume, ...), of [`PURPOSES`].
     pub purposes: u32,
+    /// One finding per oracle and kind, in the order they were reported.
     pub findings: Vec<Found>,
     /// Findings of a non-deterministic runner that did not recur when their input ran again
     /// alone (they needed other jobs' traffic, or timing): not reported, kept for a look.

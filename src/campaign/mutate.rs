@@ -16,6 +16,7 @@ pub struct Mutator {
 }
 
 impl Mutator {
+    /// A mutator whose every choice follows from `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
             rng: ChaCha12Rng::seed_from_u64(seed),

@@ -9,8 +9,11 @@ use crate::runner::TargetSpec;
 /// What `list` can list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
+    /// The fixtures, each with the oracle that must report its bug.
     Fixtures,
+    /// The in-process targets: `reference`, the rmcp variants and `fixture:NAME`.
     Targets,
+    /// The oracles, each with what it fails on.
     Oracles,
 }
 

@@ -17,10 +17,15 @@ use crate::runner::{PolicyLimits, RunTarget};
 /// What `run` is asked to do.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The server the campaign drives.
     pub target: RunTarget,
+    /// Limits asserted on the command line for a target that does not advertise its own.
     pub limits: PolicyLimits,
+    /// When the campaign stops, unless `until` stops it first.
     pub budget: Budget,
+    /// The seed of the first job's mutator; job `n` uses `seed + n`.
     pub seed: u64,
+    /// Jobs run in parallel, one thread each (at least 1).
     pub jobs: usize,
     /// Seed inputs: every file of this folder.
     pub corpus: Option<PathBuf>,

@@ -14,55 +14,97 @@ use super::Peer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Deviation {
     // sse-stream 0.2.6, decoder.
+    /// A line without a colon (`data`) is an `InvalidLine` error that ends the stream (L6).
     SseStream02RejectsLineWithoutColon,
+    /// A line with an unknown field name is an `InvalidLine` error, not ignored (L7, F5).
     SseStream02RejectsUnknownField,
+    /// A second `event`, `id` or `retry` line in one block is a `DuplicatedEventLine` error (F5).
     SseStream02RejectsRepeatedField,
+    /// A `retry` value that is not a decimal `u64`, overflow included, is an `IntParse` error (F4).
     SseStream02RejectsInvalidRetry,
+    /// `retry` is parsed with `trim_ascii().parse()`, so `+5` and padded values set the retry (F4).
     SseStream02LenientRetry,
+    /// Invalid UTF-8 in a field value is a `Utf8Parse` error instead of U+FFFD (D3).
     SseStream02RejectsInvalidUtf8,
     // sse-stream 0.3.0, decoder.
+    /// Invalid UTF-8 in a field value is a `Utf8Parse` error that ends the stream (D3).
     SseStream03RejectsInvalidUtf8,
+    /// A `retry` value that overflows `u64` is ignored rather than saturated (F4, allowed).
     SseStream03IgnoresRetryOverflow,
     // eventsource-stream 0.2.3.
+    /// A leading BOM makes the decoder panic: it slices `&string[1..]` inside the 3-byte BOM (D2).
     EventsourceStreamPanicsOnLeadingBom,
+    /// Nothing after the first invalid UTF-8 byte is parsed; the error comes at the end (D3).
     EventsourceStreamStallsOnInvalidUtf8,
+    /// A CR at the very end of the stream waits for an LF forever, so its line is lost (L1, L2).
     EventsourceStreamFinalCrPending,
+    /// A `retry` in a block without data is lost, as the retry only travels on events (F4).
     EventsourceStreamDropsRetryWithoutEvent,
+    /// `retry` is parsed with `parse::<u64>()`, so `+5` sets it and overflow is ignored (F4).
     EventsourceStreamRetryFromStr,
     // sse-codec 0.3.3, decoder.
+    /// A BOM at the start of any line is stripped, not only at the start of the stream (D2).
     SseCodecBomOnAnyLine,
+    /// Invalid UTF-8 on any line, comments included, is a `Utf8Error` (D3).
     SseCodecRejectsInvalidUtf8,
+    /// The digit check runs before the space after the colon goes: `retry: 5` is ignored (L5, F4).
     SseCodecRetryKeepsLeadingSpace,
+    /// An `event` or `id` line without a colon is ignored rather than setting the field to "" (L6).
     SseCodecIgnoresEventIdWithoutColon,
+    /// `event:` with an empty value gives type "" instead of "message" (P4).
     SseCodecKeepsEmptyEventType,
     // async-sse 5.1.0, decoder.
+    /// A BOM at the start of any line is stripped, not only at the start of the stream (D2).
     AsyncSseBomOnAnyLine,
+    /// Invalid UTF-8 on any line, comments included, is an `InvalidData` error (D3).
     AsyncSseRejectsInvalidUtf8,
+    /// The digit check runs before the space after the colon goes: `retry: 5` is ignored (L5, F4).
     AsyncSseRetryKeepsLeadingSpace,
+    /// An `event` or `id` line without a colon is ignored rather than setting the field to "" (L6).
     AsyncSseIgnoresEventIdWithoutColon,
+    /// `event:` with an empty value gives type "" instead of "message" (P4).
     AsyncSseKeepsEmptyEventType,
+    /// `retry` is read as seconds (`Duration::from_secs_f64`), not milliseconds (F4).
     AsyncSseRetryInSeconds,
+    /// A `retry` of 2^64 − 1024 or more panics in `Duration::from_secs_f64` (F4).
     AsyncSsePanicsOnHugeRetry,
+    /// A CRLF split across two reads is read as a CR, then an empty line that dispatches (L2).
     AsyncSseSplitCrLfIsTwoLines,
+    /// The unterminated last line of the stream is read as a line instead of dropped (L1, P6).
     AsyncSseReadsUnterminatedLine,
     // Encoders.
+    /// Data is written raw, so a line break in it injects lines and events (E1).
     SseStream02EncoderDataNotSplit,
+    /// `event` and `id` are written raw, so a line break in them injects fields (E3).
     SseStream02EncoderFieldsNotChecked,
+    /// Data is written as `data:` lines from `str::lines`: a final line break and "" are lost,
+    /// and a lone CR is not split, which injects lines (E1, E2).
     SseCodecEncoderDataByStrLines,
+    /// `event` and `id` are written raw, so a line break in them injects fields (E3).
     SseCodecEncoderFieldsNotChecked,
+    /// Data is written as `data:` lines from `str::lines`: a final line break and "" are lost,
+    /// and a lone CR is not split, which injects lines (E1, E2).
     AsyncSseEncoderDataByStrLines,
+    /// Fields are written as `data:{}` with no space, so a value's own leading space is eaten (E1).
     AsyncSseEncoderNoSpaceAfterColon,
+    /// `event` and `id` are written raw, so a line break in them injects fields (E3).
     AsyncSseEncoderFieldsNotChecked,
+    /// `retry` is written as whole seconds, which a decoder reads as milliseconds (E4).
     AsyncSseEncoderRetryInSeconds,
+    /// An `event`, `id` or comment with a line break, or NUL in `id`, panics in `assert_eq!` (E3).
     AxumPanicsOnInvalidField,
+    /// CR and LF of a CRLF each start a new `data:` line, so the data read back gains a line (E1).
     AxumCrLfDataDoubled,
+    /// Empty data writes no `data:` line, so the event is never dispatched (E2).
     AxumEmptyDataNoEvent,
 }
 
 /// Which side of a peer a deviation is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
+    /// The peer's decoder, checked by `sse_differential` through its [`Model`].
     Decoder,
+    /// The peer's encoder, checked by `encoder_differential` through [`Deviation::explains`].
     Encoder,
 }
 
@@ -109,6 +151,7 @@ impl Deviation {
         Deviation::AxumEmptyDataNoEvent,
     ];
 
+    /// The peer crate this deviation is in.
     pub fn peer(self) -> Peer {
         use Deviation::*;
         match self {
@@ -150,6 +193,7 @@ impl Deviation {
         }
     }
 
+    /// Whether this deviation is in the peer's decoder or its encoder.
     pub fn side(self) -> Side {
         use Deviation::*;
         match self {

@@ -24,24 +24,35 @@ use super::Peer;
 /// The input of `encoder_differential`: untrusted values for one frame.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct EncoderInput {
+    /// The event's data.
     pub data: Untrusted,
+    /// The event type, or None to leave the `event` field out.
     pub event: Option<Untrusted>,
+    /// The last-event-ID, or None to leave the `id` field out.
     pub id: Option<Untrusted>,
+    /// A comment line, or None for none; only axum's encoder can write one.
     pub comment: Option<Untrusted>,
+    /// The reconnection time in milliseconds, or None to leave the `retry` field out.
     pub retry: Option<u64>,
 }
 
 /// The values of one frame, as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Values {
+    /// The event's data, rendered.
     pub data: String,
+    /// The event type, or None when the frame has no `event` field.
     pub event: Option<String>,
+    /// The last-event-ID, or None when the frame has no `id` field.
     pub id: Option<String>,
+    /// The comment, or None when the frame has none.
     pub comment: Option<String>,
+    /// The reconnection time in milliseconds, or None when the frame has no `retry` field.
     pub retry: Option<u64>,
 }
 
 impl EncoderInput {
+    /// The pieces rendered as text, field by field.
     pub fn render(&self) -> Values {
         Values {
             data: self.data.render(),
@@ -109,9 +120,11 @@ impl Values {
 /// What an encoder did with the values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Encoded {
+    /// The bytes it wrote, in full.
     Bytes(Vec<u8>),
     /// It returned an error value.
     Refused(String),
+    /// It panicked, and the panic was caught.
     Panicked,
     /// Its output was pending with nothing left to wait for: it would never end.
     Stalled,
@@ -182,6 +195,7 @@ impl Failure {
 pub struct Failures(u16);
 
 impl Failures {
+    /// The empty set.
     pub const NONE: Failures = Failures(0);
     /// What a value written without escaping can do to the decoded frame.
     pub const INJECTION: Failures = Failures(
@@ -193,26 +207,32 @@ impl Failures {
             | 1 << Failure::RetryChanged as u16,
     );
 
+    /// This set with `failure` added.
     pub fn with(self, failure: Failure) -> Failures {
         Failures(self.0 | failure.bit())
     }
 
+    /// Every failure in either set.
     pub fn union(self, other: Failures) -> Failures {
         Failures(self.0 | other.0)
     }
 
+    /// Whether `failure` is in the set.
     pub fn contains(self, failure: Failure) -> bool {
         self.0 & failure.bit() != 0
     }
 
+    /// Whether every failure in this set is also in `of`.
     pub fn is_subset(self, of: Failures) -> bool {
         self.0 & !of.0 == 0
     }
 
+    /// Whether the set holds no failure.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// The failures in the set, in declaration order.
     pub fn iter(self) -> impl Iterator<Item = Failure> {
         Failure::ALL
             .into_iter()

@@ -36,10 +36,15 @@ use script::Script;
 pub enum Peer {
     /// sse-stream 0.2, what the official Rust MCP SDK (rmcp) resolves to.
     SseStream02,
+    /// sse-stream 0.3, the current release of the same crate.
     SseStream03,
+    /// eventsource-stream 0.2, a decoder only.
     EventsourceStream,
+    /// sse-codec 0.3, a `futures_codec` decoder and encoder.
     SseCodec,
+    /// async-sse 5, the decoder and encoder of the http-rs stack.
     AsyncSse,
+    /// axum 0.8, whose `Sse` response is an encoder only.
     Axum,
 }
 
@@ -62,6 +67,7 @@ impl Peer {
         Peer::Axum,
     ];
 
+    /// The crate name and major version, as reports print it.
     pub fn name(self) -> &'static str {
         match self {
             Peer::SseStream02 => "sse-stream 0.2",
@@ -76,7 +82,9 @@ impl Peer {
 
 /// One stream for the decoders: its bytes, the chunks they are fed in, and its lines.
 pub struct Input<'a> {
+    /// The whole stream, at most [`MAX_STREAM`] bytes.
     pub stream: &'a [u8],
+    /// `stream` cut into the chunks fed to each decoder, in order.
     pub chunks: Vec<&'a [u8]>,
     script: Script<'a>,
 }

@@ -25,7 +25,9 @@ pub enum Item {
     /// A dispatched event. `retry` is the reconnection time a peer attaches to the event of the
     /// block that set it (eventsource-stream); peers that report retry on its own leave it `None`.
     Event {
+        /// The dispatched event, as the reference would decode it.
         event: Event,
+        /// The retry the peer attached to this event, or None if its block set none.
         retry: Option<Duration>,
     },
     /// A reconnection time, reported when its field is read (F4).
@@ -35,9 +37,13 @@ pub enum Item {
 /// A raw block's fields: `data` joined with LF, and the last valid `event`, `id` and `retry`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Block {
+    /// The block's last `event` value, or None if it had no `event` line.
     pub event: Option<String>,
+    /// The block's `data` lines joined with LF, or None if it had no `data` line.
     pub data: Option<String>,
+    /// The block's last `id` value without NUL, or None if it had no such `id` line.
     pub id: Option<String>,
+    /// The block's last valid `retry`, in milliseconds, or None if it set none.
     pub retry: Option<u64>,
 }
 
@@ -72,7 +78,9 @@ pub enum End {
 /// Everything a peer reported for one stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// What the peer reported, in order.
     pub items: Vec<Item>,
+    /// How the peer's reading stopped.
     pub end: End,
 }
 
@@ -125,15 +133,20 @@ pub struct Model {
     /// The first chunk that starts with a BOM panics the peer.
     pub panic_on_leading_bom: bool,
     // Line-level deviations.
+    /// How the peer reads bytes that are not UTF-8.
     pub utf8: Utf8Rule,
     /// A BOM is stripped from the first line that starts with one, wherever it is, unless the
     /// stream began with one.
     pub bom_on_any_line: bool,
+    /// A line without a colon is an [`PeerError::InvalidLine`] error (L6).
     pub reject_line_without_colon: bool,
+    /// A line whose field name is not `data`, `event`, `id` or `retry` is an `InvalidLine` error.
     pub reject_unknown_field: bool,
+    /// A second `event`, `id` or `retry` line in one block is a [`PeerError::RepeatedField`] error.
     pub reject_repeated_field: bool,
     /// `event` and `id` lines without a colon are ignored instead of setting "" (L6).
     pub ignore_event_id_without_colon: bool,
+    /// How the peer parses a `retry` value.
     pub retry: RetryRule,
     /// A retry value is read as seconds, through `f64`.
     pub retry_in_seconds: bool,

@@ -106,6 +106,7 @@ impl Default for Executor {
 }
 
 impl Executor {
+    /// An executor with a fresh current-thread runtime whose clock is paused.
     pub fn new() -> Self {
         Self {
             runtime: paused_runtime(),

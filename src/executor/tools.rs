@@ -28,6 +28,7 @@ const SMALL_NUMBER: i64 = 1;
 /// One tool as `tools/list` describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
+    /// The tool's name, as calls address it.
     pub name: String,
     /// Its `inputSchema` (a JSON Schema object).
     pub input_schema: Value,

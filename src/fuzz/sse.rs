@@ -97,12 +97,19 @@ fn raw_blocks(chunks: &[&[u8]]) -> (Vec<RawBlock>, Option<DecodeError>) {
 /// The input of `sse_roundtrip`.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct RoundtripInput {
+    /// The event's data.
     pub data: Untrusted,
+    /// The event type, or None for no `event` field.
     pub event: Option<Untrusted>,
+    /// The event id, or None for no `id` field.
     pub id: Option<Untrusted>,
+    /// A comment, or None for none.
     pub comment: Option<Untrusted>,
+    /// The reconnection time in milliseconds, or None for no `retry` field.
     pub retry: Option<u64>,
+    /// Encode under [`EncodePolicy::Sanitize`] rather than [`EncodePolicy::Strict`].
     pub sanitize: bool,
+    /// Chunk sizes the encoded bytes are fed to the decoder in, cycled ([`cut_cycling`]).
     pub chunk_sizes: Vec<u8>,
 }
 

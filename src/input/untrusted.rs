@@ -7,19 +7,31 @@ use arbitrary::Arbitrary;
 /// fuzzer reaches them through the input's structure, not by guessing bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum Piece {
+    /// A line feed, `\n`.
     Lf,
+    /// A carriage return, `\r`.
     Cr,
+    /// A CRLF pair, `\r\n`.
     CrLf,
+    /// A colon, `:`, the field separator.
     Colon,
+    /// A space, the one a decoder strips after the colon.
     Space,
+    /// A NUL character, which makes a decoder ignore an `id` (F3).
     Nul,
+    /// A byte order mark, U+FEFF.
     Bom,
+    /// The field name `data:`.
     DataField,
+    /// The field name `id:`.
     IdField,
+    /// The field name `event:`.
     EventField,
+    /// The field name `retry:`.
     RetryField,
     /// A whole injected event, the shape a prompt-injection payload takes.
     InjectedEvent,
+    /// Plain text, which may itself hold any character.
     Text(String),
 }
 
@@ -50,6 +62,7 @@ impl Piece {
 pub struct Untrusted(pub Vec<Piece>);
 
 impl Untrusted {
+    /// The text the pieces spell, concatenated in order.
     pub fn render(&self) -> String {
         self.0.iter().map(Piece::text).collect()
     }

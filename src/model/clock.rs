@@ -12,6 +12,7 @@ use std::fmt;
 pub struct Millis(pub u64);
 
 impl Millis {
+    /// The clock's origin, or an empty span.
     pub const ZERO: Millis = Millis(0);
 
     /// This instant moved `span` later, saturating at the end of time.

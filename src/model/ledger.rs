@@ -4,7 +4,10 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     /// A buffered chunk or log entry of this many bytes.
-    Buffer { bytes: usize },
+    Buffer {
+        /// The buffer's length in bytes.
+        bytes: usize,
+    },
     /// An armed timer (an idle or duration deadline, a session's expiry).
     Timer,
     /// A live handle: a connection, a stream's state, a session's state.
@@ -28,10 +31,12 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// An empty ledger: nothing held, nothing overdrawn.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Counts one more `resource` as held.
     pub fn acquire(&mut self, resource: Resource) {
         match resource {
             Resource::Buffer { bytes } => {
@@ -43,6 +48,7 @@ impl Ledger {
         }
     }
 
+    /// Counts one `resource` as released; a release of what is not held marks the ledger overdrawn.
     pub fn release(&mut self, resource: Resource) {
         match resource {
             Resource::Buffer { bytes } => {
@@ -74,10 +80,12 @@ impl Ledger {
         self.buffered_bytes
     }
 
+    /// Timers armed.
     pub fn timers(&self) -> usize {
         self.timers
     }
 
+    /// Live handles: connections, stream states, session states.
     pub fn handles(&self) -> usize {
         self.handles
     }

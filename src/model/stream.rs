@@ -17,10 +17,16 @@ pub enum HighWater {
     /// Refuse while this many chunks are held.
     Chunks(usize),
     /// Refuse while either mark is reached.
-    Both { bytes: usize, chunks: usize },
+    Both {
+        /// The byte mark.
+        bytes: usize,
+        /// The chunk mark.
+        chunks: usize,
+    },
 }
 
 impl HighWater {
+    /// The byte mark, or None when only chunks are counted.
     pub fn bytes(self) -> Option<usize> {
         match self {
             HighWater::Bytes(bytes) | HighWater::Both { bytes, .. } => Some(bytes),
@@ -28,6 +34,7 @@ impl HighWater {
         }
     }
 
+    /// The chunk mark, or None when only bytes are counted.
     pub fn chunks(self) -> Option<usize> {
         match self {
             HighWater::Chunks(chunks) | HighWater::Both { chunks, .. } => Some(chunks),
@@ -42,6 +49,7 @@ pub struct StreamConfig {
     /// The most chunk bytes a stream accepts in its life; the chunk that would cross it is
     /// replaced by the terminal `size_limit` event.
     pub byte_cap: usize,
+    /// How much the stream buffers for its reader before it answers [`Offer::Backpressure`].
     pub high_water: HighWater,
     /// The stream closes when no byte has been read for this long.
     pub idle_timeout: Millis,
@@ -49,6 +57,7 @@ pub struct StreamConfig {
     pub max_duration: Millis,
     /// A larger chunk is refused with [`OfferError::ChunkTooLarge`].
     pub max_chunk_bytes: usize,
+    /// The bug switched on, to check that the properties catch it; None in a real server.
     pub fault: Option<Fault>,
 }
 
@@ -171,10 +180,20 @@ pub enum Offer {
 /// An offer the stream refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum OfferError {
+    /// The chunk is larger than [`StreamConfig::max_chunk_bytes`]; nothing was buffered.
     #[error("a chunk of {len} bytes is over the maximum chunk size of {max} bytes; split the event or raise max_chunk_bytes")]
-    ChunkTooLarge { len: usize, max: usize },
+    ChunkTooLarge {
+        /// The chunk's length in bytes.
+        len: usize,
+        /// The stream's `max_chunk_bytes`.
+        max: usize,
+    },
+    /// The stream had stopped taking offers (draining or closed) before this one.
     #[error("the stream takes no more offers: {reason}; open a new stream")]
-    Ended { reason: EndReason },
+    Ended {
+        /// Why it stopped.
+        reason: EndReason,
+    },
 }
 
 /// What a read returned.

@@ -147,8 +147,9 @@ fn high(kind: &'static str, summary: String, evidence: serde_json::Value, step: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapter::{Heap, Resources};
+    use crate::alloc::Heap;
     use crate::oracle::test_trace::{kinds, Build};
+    use crate::trace::Resources;
 
     fn stream_of(bytes: u64, cap: Option<u64>) -> Trace {
         let mut b = Build::new();

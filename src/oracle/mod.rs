@@ -26,23 +26,38 @@ use crate::trace::Trace;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(into = "&'static str")]
 pub enum Oracle {
+    /// `framing`: untrusted content makes an SSE event, field or id the server did not mean.
     Framing,
+    /// `cross-session`: a byte of one session's messages reaches another session.
     CrossSession,
+    /// `cross-stream`: a resume replays messages of another stream of the same session.
     CrossStream,
+    /// `replay-order`: a resume replays the Last-Event-ID event itself, skips or reorders events.
     ReplayOrder,
+    /// `id-uniqueness`: two events in one session share an id.
     IdUniqueness,
+    /// `byte-cap`: a stream exceeds its byte limit plus one terminal event.
     ByteCap,
+    /// `backpressure`: memory held for a slow reader grows past the high-water mark.
     Backpressure,
+    /// `idle/duration`: a stalled stream outlives its idle timeout or maximum duration.
     IdleDuration,
+    /// `cancel-cleanup`: resources stay held after a client abort or cancel.
     CancelCleanup,
+    /// `session-cleanup`: a session's state or id outlives its DELETE or expiry.
     SessionCleanup,
+    /// `leak`: memory, tasks, listeners or timers grow with calls or sessions that ended.
     Leak,
+    /// `session-id`: session ids are predictable or not visible ASCII.
     SessionId,
+    /// `lifecycle`: a wrong status for a bad session id, version, Accept, Origin or Host.
     Lifecycle,
+    /// `liveness`: the target stops answering, hangs past a deadline or crashes.
     Liveness,
 }
 
 impl Oracle {
+    /// Every oracle, in the order [`judge`] runs them.
     pub const ALL: [Oracle; 14] = [
         Oracle::Framing,
         Oracle::CrossSession,
@@ -122,16 +137,22 @@ impl fmt::Display for Oracle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// No security or resource impact; SARIF level `note`.
     Low,
+    /// A fault that needs time or load to hurt, such as a failed stream; SARIF level `warning`.
     Medium,
+    /// A broken transport guarantee, such as injection or a wrong lifecycle status; SARIF `error`.
     High,
+    /// One session's data reaching another, a crash, or a request with no response; SARIF `error`.
     Critical,
 }
 
 /// One violation an oracle saw in a trace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// The oracle that reported it.
     pub oracle: Oracle,
+    /// How bad it is; this sets its SARIF level.
     pub severity: Severity,
     /// A stable short key of what went wrong (for deduplication across runs), e.g.
     /// `data-not-json`, `deleted-id-accepted`.

@@ -13,17 +13,17 @@ use crate::trace::{
 
 /// Builds a [`Trace`]; every request gets the next step and a clock 10 ms later.
 #[derive(Debug, Default)]
-pub struct Build {
+pub(crate) struct Build {
     pub trace: Trace,
 }
 
 /// A JSON-RPC response to request `rpc`.
-pub fn response(rpc: u64) -> String {
+pub(crate) fn response(rpc: u64) -> String {
     json!({ "jsonrpc": "2.0", "id": rpc, "result": {} }).to_string()
 }
 
 /// A progress notification about request `rpc`.
-pub fn progress(rpc: u64, n: u64) -> String {
+pub(crate) fn progress(rpc: u64, n: u64) -> String {
     json!({
         "jsonrpc": "2.0",
         "method": "notifications/progress",
@@ -33,7 +33,7 @@ pub fn progress(rpc: u64, n: u64) -> String {
 }
 
 /// An event with `id` (if any) and `data`.
-pub fn event(id: Option<&str>, data: &str) -> EventRecord {
+pub(crate) fn event(id: Option<&str>, data: &str) -> EventRecord {
     EventRecord {
         id: id.map(str::to_owned),
         data: data.to_owned(),
@@ -43,13 +43,13 @@ pub fn event(id: Option<&str>, data: &str) -> EventRecord {
 }
 
 impl Build {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Opens a session with `id`, negotiating `version`: an initialize answered 200 with an
     /// SSE stream carrying its response (event id `init-N`).
-    pub fn session(&mut self, id: Option<&str>, version: &str) -> usize {
+    pub(crate) fn session(&mut self, id: Option<&str>, version: &str) -> usize {
         let session = self.trace.sessions.len();
         let exchange = self.request(Purpose::Initialize, None);
         self.trace.exchanges[exchange].session = Some(session);
@@ -69,7 +69,7 @@ impl Build {
     }
 
     /// Sends a request of `purpose` in `session` (live, or ended once deleted), answered 200.
-    pub fn request(&mut self, purpose: Purpose, session: Option<usize>) -> usize {
+    pub(crate) fn request(&mut self, purpose: Purpose, session: Option<usize>) -> usize {
         let index = self.trace.exchanges.len();
         let method = match purpose {
             Purpose::Resume | Purpose::OpenGet => "GET",
@@ -109,21 +109,21 @@ impl Build {
     }
 
     /// Sets the response status of `exchange`.
-    pub fn status(&mut self, exchange: usize, status: u16) {
+    pub(crate) fn status(&mut self, exchange: usize, status: u16) {
         if let Outcome::Responded { status: s, .. } = &mut self.trace.exchanges[exchange].outcome {
             *s = status;
         }
     }
 
     /// The JSON-RPC id of `exchange`'s request.
-    pub fn rpc(&self, exchange: usize) -> u64 {
+    pub(crate) fn rpc(&self, exchange: usize) -> u64 {
         self.trace.exchanges[exchange]
             .rpc_id
             .expect("a request with an id")
     }
 
     /// Opens the SSE response stream of `exchange`.
-    pub fn stream(&mut self, exchange: usize) -> usize {
+    pub(crate) fn stream(&mut self, exchange: usize) -> usize {
         let index = self.trace.streams.len();
         let record = &mut self.trace.exchanges[exchange];
         record.stream = Some(index);
@@ -138,12 +138,12 @@ impl Build {
     }
 
     /// Appends an event with `id` and `data` to `stream`; returns its index.
-    pub fn event(&mut self, stream: usize, id: Option<&str>, data: &str) -> usize {
+    pub(crate) fn event(&mut self, stream: usize, id: Option<&str>, data: &str) -> usize {
         self.push(stream, event(id, data))
     }
 
     /// Appends `event` to `stream`, counting its bytes; returns its index.
-    pub fn push(&mut self, stream: usize, event: EventRecord) -> usize {
+    pub(crate) fn push(&mut self, stream: usize, event: EventRecord) -> usize {
         let record = &mut self.trace.streams[stream];
         record.bytes += (event.data.len() + event.id.as_ref().map_or(0, String::len) + 8) as u64;
         record.events.push(event);
@@ -151,7 +151,7 @@ impl Build {
     }
 
     /// A `tools/call` of `echo` in `session` with its SSE stream.
-    pub fn call(&mut self, session: usize) -> (usize, usize) {
+    pub(crate) fn call(&mut self, session: usize) -> (usize, usize) {
         let exchange = self.request(
             Purpose::Call {
                 tool: "echo".to_owned(),
@@ -162,7 +162,12 @@ impl Build {
     }
 
     /// A resume in `session` from `source`, answered 200 with an SSE stream.
-    pub fn resume(&mut self, session: usize, value: &str, source: IdSource) -> (usize, usize) {
+    pub(crate) fn resume(
+        &mut self,
+        session: usize,
+        value: &str,
+        source: IdSource,
+    ) -> (usize, usize) {
         let exchange = self.request(Purpose::Resume, Some(session));
         self.trace.exchanges[exchange].last_event_id = Some(LastEventId {
             value: value.to_owned(),
@@ -172,21 +177,26 @@ impl Build {
     }
 
     /// A DELETE of `session` answered 200.
-    pub fn delete(&mut self, session: usize) -> usize {
+    pub(crate) fn delete(&mut self, session: usize) -> usize {
         let exchange = self.request(Purpose::Delete, Some(session));
         self.trace.sessions[session].deleted_by = Some(exchange);
         exchange
     }
 
     /// Records `observations` on `stream`, and how it ended.
-    pub fn observe(&mut self, stream: usize, observations: &[Observation], end: Option<StreamEnd>) {
+    pub(crate) fn observe(
+        &mut self,
+        stream: usize,
+        observations: &[Observation],
+        end: Option<StreamEnd>,
+    ) {
         let record = &mut self.trace.streams[stream];
         record.observations.extend_from_slice(observations);
         record.end = end;
     }
 
     /// Takes a snapshot of kind `kind`.
-    pub fn checkpoint(
+    pub(crate) fn checkpoint(
         &mut self,
         kind: CheckpointKind,
         open_bodies: usize,
@@ -206,6 +216,6 @@ impl Build {
 }
 
 /// The kinds of `findings`, in order.
-pub fn kinds(findings: &[crate::oracle::Finding]) -> Vec<&'static str> {
+pub(crate) fn kinds(findings: &[crate::oracle::Finding]) -> Vec<&'static str> {
     findings.iter().map(|finding| finding.kind).collect()
 }

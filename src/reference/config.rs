@@ -81,6 +81,7 @@ pub struct ServerConfig {
     pub retained_streams: usize,
     /// The `retry` sent at the start of each 2025-11-25 stream.
     pub retry: Millis,
+    /// The limits of the built-in tools.
     pub tools: ToolLimits,
 }
 
@@ -113,17 +114,24 @@ impl Default for ServerConfig {
 /// A configuration the server cannot run with.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
+    /// The endpoint path does not start with `/`; holds the path.
     #[error("the endpoint path {0:?} must start with '/'")]
     Path(String),
+    /// The high-water mark allows no byte or no chunk, so no stream could carry an event.
     #[error("the high-water mark must allow at least one byte and one chunk, or no stream could ever carry an event")]
     HighWater,
+    /// Sessions are allowed no stream (`session.max_streams` is 0).
     #[error("a session must allow at least one stream")]
     NoStreams,
+    /// The largest message a tool can send would not fit in one chunk of a stream.
     #[error("max_chunk_bytes is {max_chunk_bytes}, but the largest message the tools can send is {needed} bytes; raise max_chunk_bytes or lower max_request_bytes or tools.max_progress_bytes")]
     ChunkTooSmall {
+        /// The stream's `max_chunk_bytes`.
         max_chunk_bytes: usize,
+        /// The bytes the largest tool message can take, JSON escaping included.
         needed: usize,
     },
+    /// The entropy source failed while drawing the session store's key.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
 }

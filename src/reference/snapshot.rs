@@ -5,15 +5,20 @@ use crate::model::Ledger;
 /// Counts of a [`Ledger`], as plain numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LedgerTotals {
+    /// Buffers held: chunks and log entries.
     pub buffers: usize,
+    /// Bytes held in those buffers.
     pub buffered_bytes: usize,
+    /// Timers armed.
     pub timers: usize,
+    /// Live handles: connections, stream states, session states.
     pub handles: usize,
     /// A release found nothing to release: a bug of the model.
     pub overdrawn: bool,
 }
 
 impl LedgerTotals {
+    /// Nothing is held, and no release was ever overdrawn.
     pub fn is_zero(&self) -> bool {
         *self == Self::default()
     }
@@ -49,6 +54,7 @@ pub struct TaskCounts {
 }
 
 impl TaskCounts {
+    /// Live tasks over every job.
     pub fn total(&self) -> usize {
         self.stream_timers + self.session_timers + self.requests + self.monitors
     }
@@ -59,6 +65,7 @@ impl TaskCounts {
 /// switched on: what it keeps is counted here too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
+    /// Live sessions in the session store.
     pub sessions: usize,
     /// Streams of the session store (live, or kept after a disconnect for resumption).
     pub streams: usize,
@@ -88,6 +95,7 @@ pub struct Snapshot {
     /// `fetch_cached` entries over all sessions (or in the global map of
     /// [`super::Bug::UnboundedCache`]).
     pub cache_entries: usize,
+    /// Live tasks of the server, by job.
     pub tasks: TaskCounts,
     /// What the session store holds: sessions, streams and log entries.
     pub session_ledger: LedgerTotals,

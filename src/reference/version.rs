@@ -5,8 +5,11 @@ use std::fmt;
 /// A Streamable HTTP protocol revision this server supports, negotiated at initialize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProtocolVersion {
+    /// `2025-03-26`, the first revision with Streamable HTTP.
     V2025_03_26,
+    /// `2025-06-18`, which adds the `MCP-Protocol-Version` request header.
     V2025_06_18,
+    /// `2025-11-25`, whose new SSE streams start with a priming event and a `retry`.
     V2025_11_25,
 }
 
@@ -28,6 +31,7 @@ impl ProtocolVersion {
             .find(|version| version.as_str() == text)
     }
 
+    /// The version as the specification writes it, such as `2025-06-18`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProtocolVersion::V2025_03_26 => "2025-03-26",

@@ -21,13 +21,19 @@ pub use sarif::{sarif_log, SarifResult};
 /// One line of `--report`: one deduplicated finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportLine<'a> {
+    /// The oracle's name, as [`crate::oracle::Oracle::name`] spells it.
     pub oracle: &'static str,
+    /// How bad the finding is, in lowercase.
     pub severity: crate::oracle::Severity,
+    /// The finding's stable short key, such as `deleted-id-accepted`.
     pub kind: &'static str,
+    /// The finding's one-sentence summary.
     pub summary: &'a str,
+    /// The facts from the trace that show it, as the oracle gave them.
     pub evidence: &'a serde_json::Value,
     /// The path of the reproducer file.
     pub reproducer: String,
+    /// The target's name: `reference`, `fixture:NAME`, `rmcp:VARIANT` or a URL.
     pub target: &'a str,
     /// The scenario op where it shows.
     pub step: Option<usize>,
@@ -40,9 +46,13 @@ pub struct ReportLine<'a> {
 /// What a reproducer's sidecar records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
+    /// The target the finding was seen on, as `replay` names it when given none.
     pub target: String,
+    /// The name of the oracle that reported it.
     pub oracle: String,
+    /// The finding's stable short key.
     pub kind: String,
+    /// The finding's one-sentence summary.
     pub summary: String,
 }
 

@@ -8,7 +8,9 @@ use crate::oracle::{Finding, Oracle, Severity};
 /// One finding to report, with where its reproducer is.
 #[derive(Debug, Clone, Copy)]
 pub struct SarifResult<'a> {
+    /// The finding, which gives the result's rule, level and message.
     pub finding: &'a Finding,
+    /// The target's name, added to the message and the properties.
     pub target: &'a str,
     /// The reproducer's path, as written in the report.
     pub reproducer: &'a str,

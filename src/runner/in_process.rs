@@ -41,6 +41,7 @@ impl InProcessRunner {
         }
     }
 
+    /// The target this runner drives.
     pub fn spec(&self) -> TargetSpec {
         self.spec
     }

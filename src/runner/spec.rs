@@ -64,10 +64,13 @@ impl fmt::Display for TargetSpec {
 /// Why a target name was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetSpecError {
+    /// `fixture:NAME` names no fixture; holds the name.
     #[error("unknown fixture {0:?} (see `list fixtures`)")]
     UnknownFixture(String),
+    /// `rmcp:VARIANT` names a variant other than `local` or `event-store`; holds the variant.
     #[error("unknown rmcp variant {0:?}: expected `local` or `event-store`")]
     UnknownVariant(String),
+    /// The name is none of `reference`, `rmcp[:VARIANT]` or `fixture:NAME`; holds it whole.
     #[error("unknown target {0:?}: expected `reference`, `rmcp[:VARIANT]` or `fixture:NAME`")]
     Unknown(String),
 }

@@ -22,6 +22,7 @@ pub const MAX_OPS: usize = 64;
 /// A sequence of at most [`MAX_OPS`] operations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
+    /// The ops, run in order.
     pub ops: Vec<Op>,
 }
 

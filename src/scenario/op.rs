@@ -28,6 +28,7 @@ impl Slot {
         self.0
     }
 
+    /// The session index this slot names, in `0..MAX_SESSIONS`.
     pub fn index(self) -> usize {
         usize::from(self.0 % MAX_SESSIONS)
     }
@@ -40,12 +41,16 @@ pub struct StreamPick(pub u8);
 /// The protocol versions a client may ask for at initialize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
 pub enum Version {
+    /// `2025-03-26`, the first revision with Streamable HTTP.
     V2025_03_26,
+    /// `2025-06-18`, the first to require `MCP-Protocol-Version` after initialize.
     V2025_06_18,
+    /// `2025-11-25`, the latest revision.
     V2025_11_25,
 }
 
 impl Version {
+    /// The version as the protocol writes it, such as `2025-06-18`.
     pub fn as_str(self) -> &'static str {
         match self {
             Version::V2025_03_26 => "2025-03-26",
@@ -59,7 +64,9 @@ impl Version {
 /// means one chunk), and optionally aborted after `abort_after` chunks.
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub struct Upload {
+    /// Chunk sizes in bytes, used in turn; empty means the whole body in one chunk.
     pub chunks: Vec<u8>,
+    /// Abort after this many chunks; None, or a count at or past the last chunk, sends it whole.
     pub abort_after: Option<u8>,
 }
 
@@ -67,7 +74,9 @@ pub struct Upload {
 /// one of a few repeated values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
 pub enum CacheKey {
+    /// A key never used before in the run.
     Fresh,
+    /// One of four repeated keys, chosen by the byte modulo 4.
     Repeat(u8),
 }
 
@@ -75,36 +84,90 @@ pub enum CacheKey {
 /// executor, so that a leak into another session is recognisable.
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum ToolCall {
-    Echo { text: Untrusted },
-    Stream { count: u8, size: u16, delay_ms: u16 },
-    FetchCached { key: CacheKey },
+    /// `echo`: the tool returns its text.
+    Echo {
+        /// The untrusted text; the executor appends the session's canary.
+        text: Untrusted,
+    },
+    /// `stream`: progress notifications, then the result, on the call's response stream.
+    Stream {
+        /// Progress notifications to send before the result.
+        count: u8,
+        /// Filler bytes per notification, taken modulo 1025.
+        size: u16,
+        /// Milliseconds between notifications, taken modulo the executor's largest delay.
+        delay_ms: u16,
+    },
+    /// `fetch_cached`: a lookup in the session's bounded cache, or a fetch into it.
+    FetchCached {
+        /// Whether the key is new or repeated.
+        key: CacheKey,
+    },
+    /// `subscribe`: registers a listener on a topic never used before.
     Subscribe,
-    Monitor { count: u8, interval_ms: u16 },
+    /// `monitor`: log notifications on the session's standalone stream.
+    Monitor {
+        /// Notifications to send, taken modulo 33.
+        count: u8,
+        /// Milliseconds between notifications, brought into the executor's interval range.
+        interval_ms: u16,
+    },
 }
 
 /// Where a resume's `Last-Event-ID` comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
 pub enum IdPick {
     /// An id this session received on the picked stream, the `event`-th one seen.
-    Own { stream: StreamPick, event: u8 },
+    Own {
+        /// Which of the session's streams, preferring those the client no longer holds.
+        stream: StreamPick,
+        /// Which of that stream's events with an id, modulo their number.
+        event: u8,
+    },
     /// An id of another stream of the same session.
-    OtherStream { stream: StreamPick, event: u8 },
+    OtherStream {
+        /// Which of the session's streams, preferring those the client still holds.
+        stream: StreamPick,
+        /// Which of that stream's events with an id, modulo their number.
+        event: u8,
+    },
     /// An id that another session received.
-    OtherSession { session: Slot, event: u8 },
+    OtherSession {
+        /// The slot of the other session whose ids are preferred.
+        session: Slot,
+        /// Which of the picked stream's events with an id, modulo their number.
+        event: u8,
+    },
     /// An id this session received, with the byte at `at` replaced by `with`.
-    Mutated { event: u8, at: u8, with: u8 },
+    Mutated {
+        /// Picks both the stream and the event among the session's own ids.
+        event: u8,
+        /// The byte to replace, modulo the id's length.
+        at: u8,
+        /// The new byte, mapped to a visible ASCII character (`!` to `~`).
+        with: u8,
+    },
     /// An id made up in the shape servers use.
-    Forged { seq: u16 },
+    Forged {
+        /// The number that replaces the last run of digits in one of the session's ids.
+        seq: u16,
+    },
 }
 
 /// A request that breaks one lifecycle or header rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
 pub enum Misstep {
+    /// No `Mcp-Session-Id` header, on a request that needs one.
     MissingSessionId,
+    /// An `Mcp-Session-Id` that no server ever gave out.
     UnknownSessionId,
+    /// `MCP-Protocol-Version: 1999-01-01`, a version no server supports.
     BadProtocolVersion,
+    /// `Origin: http://evil.example`, a cross-origin request (DNS rebinding).
     ForeignOrigin,
+    /// `Host: evil.example`, a host the server does not serve.
     ForeignHost,
+    /// `Accept: text/plain`, which accepts neither JSON nor an event stream.
     BadAccept,
 }
 
@@ -112,29 +175,70 @@ pub enum Misstep {
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum Op {
     /// POST initialize, opening the session in `session` (replacing whatever was there).
-    Initialize { session: Slot, version: Version },
+    Initialize {
+        /// The slot the new session takes.
+        session: Slot,
+        /// The protocol version the client asks for.
+        version: Version,
+    },
     /// POST notifications/initialized.
-    Initialized { session: Slot },
+    Initialized {
+        /// The session that sends it.
+        session: Slot,
+    },
     /// POST tools/list.
-    ListTools { session: Slot },
+    ListTools {
+        /// The session that asks.
+        session: Slot,
+    },
     /// POST tools/call, its body uploaded as `upload` says.
     Call {
+        /// The session that calls.
         session: Slot,
+        /// The tool called, and what its arguments are made from.
         call: ToolCall,
+        /// How the request body is uploaded.
         upload: Upload,
     },
     /// Read up to `bytes` bytes from the picked response stream.
-    Read { stream: StreamPick, bytes: u16 },
+    Read {
+        /// The stream read.
+        stream: StreamPick,
+        /// The most bytes to read; 0 reads 1.
+        bytes: u16,
+    },
     /// Let time pass without reading anything.
-    Stall { millis: u16 },
+    Stall {
+        /// How long to wait, in milliseconds, at most the executor's longest stall.
+        millis: u16,
+    },
     /// Drop the picked response stream: a client abort.
-    DropResponse { stream: StreamPick },
+    DropResponse {
+        /// The stream dropped.
+        stream: StreamPick,
+    },
     /// GET with `Last-Event-ID`.
-    Resume { session: Slot, id: IdPick },
+    Resume {
+        /// The session that resumes.
+        session: Slot,
+        /// Where the `Last-Event-ID` comes from.
+        id: IdPick,
+    },
     /// GET the standalone server-to-client stream.
-    OpenGet { session: Slot },
+    OpenGet {
+        /// The session whose standalone stream is opened.
+        session: Slot,
+    },
     /// DELETE the session.
-    Delete { session: Slot },
+    Delete {
+        /// The session deleted.
+        session: Slot,
+    },
     /// A request that breaks one rule, in the context of `session`.
-    Misstep { session: Slot, misstep: Misstep },
+    Misstep {
+        /// The session whose headers the request carries, except the one the misstep breaks.
+        session: Slot,
+        /// The rule the request breaks.
+        misstep: Misstep,
+    },
 }

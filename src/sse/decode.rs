@@ -29,9 +29,12 @@ pub enum RecordRef<'a> {
 /// An owned event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Event {
+    /// The event type, `message` when the field was empty or absent (P4); `"event"` in JSON.
     #[serde(rename = "event")]
     pub event_type: String,
+    /// The data lines joined by LF, without the final LF (P3).
     pub data: String,
+    /// The last-event-ID buffer at dispatch time (P1); `"id"` in JSON.
     #[serde(rename = "id")]
     pub last_event_id: String,
 }
@@ -41,8 +44,13 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Record {
+    /// A dispatched event.
     Event(Event),
-    Retry { retry: u64 },
+    /// A valid `retry` field.
+    Retry {
+        /// The new reconnection time in milliseconds (F4).
+        retry: u64,
+    },
 }
 
 impl RecordRef<'_> {
@@ -101,6 +109,7 @@ impl Default for Decoder {
 }
 
 impl Decoder {
+    /// A decoder that stops with a [`DecodeError`] past `limits`.
     pub fn new(limits: Limits) -> Self {
         Self {
             lines: LineSplitter::new(limits.max_line_bytes),

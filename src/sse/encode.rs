@@ -7,8 +7,11 @@ use memchr::{memchr2, memchr3};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldName {
+    /// The `event` field, which sets the event type.
     Event,
+    /// The `id` field, in which NUL is forbidden as well.
     Id,
+    /// A comment line, written after a lone colon.
     Comment,
 }
 
@@ -25,12 +28,17 @@ impl std::fmt::Display for FieldName {
 /// Why a value cannot be written as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
+    /// `field` holds a CR or LF (or, in `id`, a NUL) and the policy is strict.
     #[error("field `{field}` contains {} at byte {index}; it would end the line early", describe(*.byte))]
     ForbiddenByte {
+        /// The field refused.
         field: FieldName,
+        /// The first forbidden byte: `\r`, `\n` or 0.
         byte: u8,
+        /// Its byte offset in the field's value.
         index: usize,
     },
+    /// [`encode_json`] could not serialise the value; holds serde_json's message.
     #[error("a JSON value could not be serialised: {0}")]
     Json(String),
 }
@@ -60,10 +68,15 @@ pub enum EncodePolicy {
 /// how a priming or polling frame is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Frame<'a> {
+    /// A comment, written first; None for none.
     pub comment: Option<&'a str>,
+    /// The event type; None leaves it `message`.
     pub event: Option<&'a str>,
+    /// The event id, which becomes the client's last-event-ID; None leaves that unchanged.
     pub id: Option<&'a str>,
+    /// The reconnection time in milliseconds; None for none.
     pub retry: Option<u64>,
+    /// The event's data, one `data:` line per line of it; None dispatches no event.
     pub data: Option<&'a str>,
 }
 
@@ -76,6 +89,7 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// This frame with its event type set to `event`.
     pub fn event(self, event: &'a str) -> Self {
         Frame {
             event: Some(event),
@@ -83,6 +97,7 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// This frame with its id set to `id`.
     pub fn id(self, id: &'a str) -> Self {
         Frame {
             id: Some(id),
@@ -90,6 +105,7 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// This frame with a reconnection time of `millis` milliseconds.
     pub fn retry(self, millis: u64) -> Self {
         Frame {
             retry: Some(millis),
@@ -97,6 +113,7 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// This frame with the comment `comment`.
     pub fn comment(self, comment: &'a str) -> Self {
         Frame {
             comment: Some(comment),

@@ -10,17 +10,27 @@ pub enum Line<'a> {
     Comment(&'a [u8]),
     /// A field. The value has had exactly one leading U+0020 removed, if it had one (L5); a line
     /// without a colon is a field with an empty value (L6).
-    Field { name: Name<'a>, value: &'a [u8] },
+    Field {
+        /// The line up to its first colon, or the whole line if it has none.
+        name: Name<'a>,
+        /// The rest after the colon, less one leading space (L5); empty without a colon.
+        value: &'a [u8],
+    },
 }
 
 /// A field name: one the decoder acts on, matched exactly and case-sensitively (L7), or any
 /// other, which the browser view ignores (F5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Name<'a> {
+    /// `data`: appends a line to the event's data (F2).
     Data,
+    /// `event`: sets the event type (F1).
     Event,
+    /// `id`: sets the last-event-ID buffer, unless the value holds NUL (F3).
     Id,
+    /// `retry`: sets the reconnection time if the value is all ASCII digits (F4).
     Retry,
+    /// Any other name, as written; ignored by the browser view (F5).
     Other(&'a [u8]),
 }
 

@@ -44,8 +44,16 @@ impl Default for Limits {
 /// Why decoding stopped. Every record completed before the offending line was delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// A line, terminator excluded, grew past `limit` bytes before it ended.
     #[error("a line is longer than the limit of {limit} bytes")]
-    LineTooLong { limit: usize },
+    LineTooLong {
+        /// The [`Limits::max_line_bytes`] in force.
+        limit: usize,
+    },
+    /// An event's data, joined so far, would grow past `limit` bytes.
     #[error("an event's data is larger than the limit of {limit} bytes")]
-    EventTooLarge { limit: usize },
+    EventTooLarge {
+        /// The [`Limits::max_event_bytes`] in force.
+        limit: usize,
+    },
 }

@@ -12,14 +12,23 @@ use super::{DecodeError, Limits};
 #[serde(untagged)]
 pub enum RawLine {
     /// A comment: the text after the leading colon, as written.
-    Comment { comment: String },
+    Comment {
+        /// The comment's text, without the colon.
+        comment: String,
+    },
     /// A field, any name, known or not; the value has had one leading space removed (L5).
-    Field { name: String, value: String },
+    Field {
+        /// The line up to its first colon, or the whole line if it has none.
+        name: String,
+        /// The rest after the colon, less one leading space; empty without a colon.
+        value: String,
+    },
 }
 
 /// The lines between two blank lines. Only blocks with at least one line are reported.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RawBlock {
+    /// The block's lines in stream order; never empty.
     pub lines: Vec<RawLine>,
 }
 
@@ -49,6 +58,7 @@ impl Default for RawDecoder {
 }
 
 impl RawDecoder {
+    /// A raw-block decoder that stops with a [`DecodeError`] past `limits`.
     pub fn new(limits: Limits) -> Self {
         Self {
             lines: LineSplitter::new(limits.max_line_bytes),

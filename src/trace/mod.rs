@@ -101,8 +101,11 @@ pub struct SessionRecord {
 pub struct Exchange {
     /// The scenario op that sent it; the teardown's requests have the scenario's length.
     pub step: usize,
+    /// When the request was sent.
     pub sent_at: Millis,
+    /// The HTTP method: `POST`, `GET` or `DELETE`.
     pub method: String,
+    /// Why the executor sent it.
     pub purpose: Purpose,
     /// The JSON-RPC id of the request, if it was one (unique within the trace).
     pub rpc_id: Option<u64>,
@@ -114,6 +117,7 @@ pub struct Exchange {
     pub last_event_id: Option<LastEventId>,
     /// How the body was uploaded.
     pub upload: UploadRecord,
+    /// Whether a response head came, and when.
     pub outcome: Outcome,
     /// The response body's stream (index into [`Trace::streams`]), if a response came.
     pub stream: Option<usize>,
@@ -122,15 +126,22 @@ pub struct Exchange {
 /// Why a request was sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Purpose {
+    /// The `initialize` request that opens a session; it carries no `Mcp-Session-Id`.
     Initialize,
+    /// The `notifications/initialized` notification that follows a session's initialize.
     Initialized,
+    /// A `tools/list` request.
     ListTools,
     /// `tools/call` of `tool`.
     Call {
+        /// The name of the tool called.
         tool: String,
     },
+    /// A GET with `Last-Event-ID`, asking to resume a stream after that event.
     Resume,
+    /// A GET without `Last-Event-ID`, opening the session's standalone stream.
     OpenGet,
+    /// A DELETE that ends the session, from a scenario op or the teardown.
     Delete,
     /// A request that breaks one rule on purpose.
     Misstep(Misstep),
@@ -152,7 +163,9 @@ pub enum SessionHeader {
 /// A `Last-Event-ID` the client sent, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LastEventId {
+    /// The header's value, exactly as sent.
     pub value: String,
+    /// Which event the value was taken from, or how it was made.
     pub source: IdSource,
 }
 
@@ -161,14 +174,34 @@ pub struct LastEventId {
 pub enum IdSource {
     /// The `event`-th event (index into its [`StreamRecord::events`]) of `stream`, a stream of
     /// the asking session.
-    Own { stream: usize, event: usize },
+    Own {
+        /// The stream the id was taken from (index into [`Trace::streams`]).
+        stream: usize,
+        /// The event whose id was sent (index into that stream's events).
+        event: usize,
+    },
     /// An event of another stream of the same session, the same as `Own` except in intent: the
     /// client asks for another stream's continuation.
-    OtherStream { stream: usize, event: usize },
+    OtherStream {
+        /// The other stream of the same session (index into [`Trace::streams`]).
+        stream: usize,
+        /// The event whose id was sent (index into that stream's events).
+        event: usize,
+    },
     /// An event another session received.
-    OtherSession { stream: usize, event: usize },
+    OtherSession {
+        /// The other session's stream (index into [`Trace::streams`]).
+        stream: usize,
+        /// The event whose id was sent (index into that stream's events).
+        event: usize,
+    },
     /// An id the session received, with one byte changed.
-    Mutated { stream: usize, event: usize },
+    Mutated {
+        /// The stream of the id before the change (index into [`Trace::streams`]).
+        stream: usize,
+        /// The event whose id was changed (index into that stream's events).
+        event: usize,
+    },
     /// An id made up by the client.
     Forged,
 }
@@ -176,7 +209,9 @@ pub enum IdSource {
 /// How a request body was uploaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct UploadRecord {
+    /// Body bytes sent; an aborted upload counts only the chunks before the abort.
     pub bytes: usize,
+    /// Chunks sent before the body ended or was aborted.
     pub chunks: usize,
     /// The upload was aborted before its last chunk.
     pub aborted: bool,
@@ -187,19 +222,33 @@ pub struct UploadRecord {
 pub enum Outcome {
     /// A response head arrived.
     Responded {
+        /// When the response head arrived.
         at: Millis,
+        /// The HTTP status code.
         status: u16,
+        /// The `Content-Type` response header, if it was present and valid text.
         content_type: Option<String>,
         /// The `Mcp-Session-Id` response header.
         session_id: Option<String>,
     },
     /// The target gave no response (a connection failure, a crash, a service error).
-    Failed { at: Millis, error: String },
+    Failed {
+        /// When the request failed.
+        at: Millis,
+        /// The error, as the HTTP client described it.
+        error: String,
+    },
     /// No response head before the deadline.
-    TimedOut { at: Millis, deadline: Millis },
+    TimedOut {
+        /// When the client gave up waiting.
+        at: Millis,
+        /// How long the client waited for the head, not an instant.
+        deadline: Millis,
+    },
 }
 
 impl Outcome {
+    /// The response's HTTP status, or None if no response head came.
     pub fn status(&self) -> Option<u16> {
         match self {
             Outcome::Responded { status, .. } => Some(*status),
@@ -259,27 +308,58 @@ pub struct EventRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Observation {
     /// The client started reading, wanting `want` bytes.
-    ReadStart { at: Millis, want: u64 },
+    ReadStart {
+        /// When the read began.
+        at: Millis,
+        /// Bytes the client wanted; `u64::MAX` to read until the body ends.
+        want: u64,
+    },
     /// `bytes` arrived.
-    Data { at: Millis, bytes: u64 },
+    Data {
+        /// When the frame arrived.
+        at: Millis,
+        /// The frame's length in bytes.
+        bytes: u64,
+    },
     /// The client stopped reading: it had what it wanted, or nothing came for a while.
-    ReadStop { at: Millis, waited: bool },
+    ReadStop {
+        /// When the read stopped.
+        at: Millis,
+        /// True if it stopped because nothing came in time (quiet period or deadline); false once
+        /// `want` bytes came.
+        waited: bool,
+    },
 }
 
 /// How a stream ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum StreamEnd {
     /// The body ended.
-    Finished { at: Millis },
+    Finished {
+        /// When the end of the body was read.
+        at: Millis,
+    },
     /// The body failed.
-    Failed { at: Millis, error: String },
+    Failed {
+        /// When the body's error was read.
+        at: Millis,
+        /// The body's error, as the HTTP client described it.
+        error: String,
+    },
     /// The client dropped it (a client abort).
-    Dropped { at: Millis },
+    Dropped {
+        /// When the client dropped the body.
+        at: Millis,
+    },
     /// Still open when the teardown gave up draining it.
-    Abandoned { at: Millis },
+    Abandoned {
+        /// When the teardown gave up.
+        at: Millis,
+    },
 }
 
 impl StreamEnd {
+    /// When the stream ended, whichever way it did.
     pub fn at(&self) -> Millis {
         match self {
             StreamEnd::Finished { at }
@@ -293,13 +373,17 @@ impl StreamEnd {
 /// A resource snapshot at a chosen moment, with what the client held then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Checkpoint {
+    /// The scenario op it was taken in, counted as for [`Exchange::step`].
     pub step: usize,
+    /// When it was taken.
     pub at: Millis,
+    /// Why it was taken.
     pub kind: CheckpointKind,
     /// Response bodies the client holds open.
     pub open_bodies: usize,
     /// Sessions the client holds (initialized and not deleted).
     pub live_sessions: usize,
+    /// What the target and the executor could see at that moment.
     pub resources: Resources,
 }
 

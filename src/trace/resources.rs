@@ -10,11 +10,13 @@ use crate::alloc::Heap;
 /// process); `rss_bytes` and `open_fds` from /proc (a process).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Resources {
+    /// The live heap of the executor's process (in process only), from the counting allocator.
     pub heap: Option<Heap>,
     /// Tasks alive in the executor's runtime (every task of an in-process target).
     pub runtime_tasks: Option<usize>,
     /// Tasks the target itself counts (requests, timers, monitors).
     pub server_tasks: Option<usize>,
+    /// Sessions the server holds, as it counts them.
     pub sessions: Option<usize>,
     /// Streams kept by sessions (live, or kept for resumption).
     pub streams: Option<usize>,
@@ -28,10 +30,14 @@ pub struct Resources {
     pub held_bytes: Option<usize>,
     /// The most bytes buffered for any one reader.
     pub max_held_bytes: Option<usize>,
+    /// Subscription listeners the server holds (the reference's `subscribe` topics).
     pub listeners: Option<usize>,
     /// Periodic timers (intervals, monitors).
     pub timers: Option<usize>,
+    /// Entries in the server's tool caches, per-session and global together.
     pub cache_entries: Option<usize>,
+    /// Resident set size of the server's process group, in bytes, from /proc.
     pub rss_bytes: Option<u64>,
+    /// Open file descriptors of the server's process group, from /proc.
     pub open_fds: Option<usize>,
 }

@@ -24,19 +24,43 @@ pub(super) struct Address {
 /// Why a URL cannot be a target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
+    /// The URL does not parse as a URI.
     #[error("{url:?} is not a URL: {reason}")]
-    Malformed { url: String, reason: String },
+    Malformed {
+        /// The URL as given.
+        url: String,
+        /// What the URI parser objected to.
+        reason: String,
+    },
+    /// The URL's scheme is not `http` (`https` included).
     #[error("{url:?}: only http:// targets are supported")]
-    Scheme { url: String },
+    Scheme {
+        /// The URL as given.
+        url: String,
+    },
+    /// The URL has no host, or an empty one.
     #[error("{url:?} names no host")]
-    NoHost { url: String },
+    NoHost {
+        /// The URL as given.
+        url: String,
+    },
+    /// Remote targets are not allowed, and the host is neither `localhost` nor a loopback IP.
     #[error(
         "{host} is not a loopback address: black-box targets must be on 127.0.0.0/8, ::1 or \
          localhost unless remote targets are allowed explicitly"
     )]
-    Remote { host: String },
+    Remote {
+        /// The host as the URL wrote it.
+        host: String,
+    },
+    /// The system resolver failed on the host, or gave no address.
     #[error("cannot resolve {host}: {reason}")]
-    Unresolved { host: String, reason: String },
+    Unresolved {
+        /// The host as the URL wrote it.
+        host: String,
+        /// The resolver's error, or "no address".
+        reason: String,
+    },
 }
 
 impl Address {

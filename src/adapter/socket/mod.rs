@@ -54,8 +54,10 @@ use super::{Call, RequestBody, Resources, ResponseBody, Target, TargetError};
 /// Why a black-box target could not be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
+    /// The target's URL is malformed, not `http`, or not loopback when it must be.
     #[error(transparent)]
     Address(#[from] AddressError),
+    /// The server command could not be started or never became ready.
     #[error(transparent)]
     Process(#[from] ProcessError),
 }

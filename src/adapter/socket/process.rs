@@ -51,24 +51,44 @@ impl Launch {
 /// Why a server could not be started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProcessError {
+    /// The log file or its folder could not be made, the command could not be spawned, or there
+    /// was no address to wait on.
     #[error("cannot start `{command}`: {reason}")]
-    Spawn { command: String, reason: String },
+    Spawn {
+        /// The shell command.
+        command: String,
+        /// What went wrong, as the OS or the check described it.
+        reason: String,
+    },
+    /// A server was already accepting connections on one of the addresses before the command ran.
     #[error("something already accepts connections on {addr}: stop it, or choose another port")]
-    Busy { addr: SocketAddr },
+    Busy {
+        /// The address that accepted.
+        addr: SocketAddr,
+    },
+    /// The server exited before any address accepted a connection.
     #[error("`{command}` exited ({status}) before accepting connections; its output ends: {tail}")]
     Exited {
+        /// The shell command.
         command: String,
+        /// Its exit status, as the OS reports it (an exit code or a signal).
         status: String,
+        /// The last lines of its log, joined by ` | `, or `(no output)`.
         tail: String,
     },
+    /// No address accepted a connection before the start deadline passed.
     #[error(
         "`{command}` did not accept connections on {addr} within {deadline:?}; its output \
          ends: {tail}"
     )]
     NotReady {
+        /// The shell command.
         command: String,
+        /// The first address it was expected on.
         addr: SocketAddr,
+        /// The start deadline that passed.
         deadline: Duration,
+        /// The last lines of its log, joined by ` | `, or `(no output)`.
         tail: String,
     },
 }

@@ -11,13 +11,19 @@ use crate::model::{SessionConfig, StreamKind};
 /// ended ones included.
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum SessionOp {
+    /// Create a session.
     Create,
+    /// Open a stream of this kind in the picked session.
     Open(Pick, StreamKind),
+    /// Close the picked stream (the second pick) of the picked session.
     Close(Pick, Pick),
     /// Append an event with this data ([`DATA_ALPHABET`], [`ranges::DATA_CHARS`]).
     Append(Pick, Pick, #[arbitrary(with = data_text)] String),
+    /// Resume in the picked session with a Last-Event-ID picked as the [`MintedIdPick`] says.
     Resume(Pick, MintedIdPick),
+    /// DELETE the picked session.
     Delete(Pick),
+    /// Move the clock on by this many milliseconds ([`ranges::SESSION_ADVANCE_MS`]).
     Advance(#[arbitrary(with = advance_ms)] u64),
     /// Let the expiry timers fire at the current instant.
     Sweep,
@@ -42,6 +48,7 @@ pub enum MintedIdPick {
 /// How a case ends each session still live after its ops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
 pub enum SessionEnd {
+    /// DELETE the session.
     Delete,
     /// Its expiry, found by the sweep of the expiry timers.
     ExpireBySweep,
@@ -81,10 +88,13 @@ fn advance_ms(u: &mut Unstructured<'_>) -> ArbitraryResult<u64> {
 /// sessions still live at the end are ended.
 #[derive(Debug, Clone)]
 pub struct SessionCase {
+    /// The store's limits, drawn from [`ranges`].
     pub config: SessionConfig,
     /// The seed of the store's entropy (its key and session ids).
     pub seed: u64,
+    /// The ops applied in order, at most [`Self::MAX_OPS`] from fuzz input.
     pub ops: Vec<SessionOp>,
+    /// How the live sessions end, used in turn (at most three; none means DELETE).
     pub ends: Vec<SessionEnd>,
 }
 

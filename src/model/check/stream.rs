@@ -22,8 +22,11 @@ pub enum StreamOp {
     Read(#[arbitrary(with = read_bytes)] usize),
     /// Move the clock on by this many milliseconds; the deadline timers that are due fire.
     Advance(#[arbitrary(with = advance_ms)] u64),
+    /// The producer finishes: the reader may drain what is buffered, then the stream closes.
     Finish,
+    /// The reader goes away: everything is released and nothing more is delivered.
     Cancel,
+    /// The writer goes away: everything is released and nothing more is delivered.
     Abort,
 }
 
@@ -42,8 +45,11 @@ fn advance_ms(u: &mut Unstructured<'_>) -> ArbitraryResult<u64> {
 /// How a case ends what is still open, before the final checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
 pub enum StreamEnding {
+    /// The reader cancels the stream.
     Cancel,
+    /// The writer aborts the stream.
     Abort,
+    /// The producer finishes and the reader drains everything buffered.
     FinishAndDrain,
     /// The clock moves on by the maximum duration, and the timers fire.
     Deadline,
@@ -113,6 +119,7 @@ impl StreamRun {
     /// The largest read, in bytes: reads copy into a buffer on the stack.
     pub const READ_BUFFER: usize = 256;
 
+    /// A fresh stream under `config`, with an empty ledger and the clock at zero.
     pub fn open(config: StreamConfig) -> Self {
         let mut ledger = Ledger::new();
         let stream = BoundedStream::open(config, &mut ledger, Millis::ZERO);
@@ -424,8 +431,11 @@ impl StreamRun {
 /// A whole bounded-stream case: a config, ops, and how what is open ends.
 #[derive(Debug, Clone)]
 pub struct StreamCase {
+    /// The stream's limits, drawn from [`ranges`].
     pub config: StreamConfig,
+    /// The ops applied in order, at most [`Self::MAX_OPS`] from fuzz input.
     pub ops: Vec<StreamOp>,
+    /// How what is still open ends, after the ops.
     pub end: StreamEnding,
 }
 

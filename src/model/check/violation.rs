@@ -51,6 +51,7 @@ impl fmt::Display for Invariant {
 /// A broken invariant. Made only on failure, so a passing check allocates nothing for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// The invariant that broke.
     pub invariant: Invariant,
     /// What was seen, in words.
     pub detail: String,
@@ -59,6 +60,7 @@ pub struct Violation {
 }
 
 impl Violation {
+    /// A violation of `invariant`, seen at the end of a case until [`Self::after_op`] says when.
     pub fn new(invariant: Invariant, detail: String) -> Self {
         Self {
             invariant,

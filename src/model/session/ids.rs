@@ -26,6 +26,7 @@ impl SessionId {
         lower_hex::parse(text).map(SessionId)
     }
 
+    /// The id's 24 raw bytes, before hex encoding.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -104,10 +105,13 @@ impl Source {
     }
 }
 
+/// Why the store could not draw a fresh session id or key.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EntropyError {
+    /// The OS random source returned an error.
     #[error("the OS random source failed ({0}); retry, or check the platform's entropy source")]
     Os(getrandom::Error),
+    /// A freshly drawn session id equals a live one, which only a broken source produces.
     #[error("a fresh session id collided with a live one; the entropy source is broken")]
     Collision,
 }

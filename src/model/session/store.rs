@@ -20,6 +20,7 @@ pub enum StreamKind {
 /// Bounds on one stream's log; the oldest events are evicted first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLimits {
+    /// The most events kept per stream.
     pub max_events: usize,
     /// Encoded bytes of the logged events.
     pub max_bytes: usize,
@@ -34,16 +35,20 @@ pub enum AtCapacity {
     EvictIdlest,
 }
 
+/// The limits and behaviour of a [`SessionStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionConfig {
     /// The most live sessions.
     pub max_sessions: usize,
+    /// What creating a session does when `max_sessions` are live.
     pub at_capacity: AtCapacity,
     /// The most live streams in one session.
     pub max_streams: usize,
     /// A session not used for this long is ended.
     pub idle_timeout: Millis,
+    /// The bounds on each stream's log.
     pub log: LogLimits,
+    /// The bug switched on, to check that the properties catch it; None in a real server.
     pub fault: Option<Fault>,
 }
 
@@ -68,18 +73,34 @@ impl Default for SessionConfig {
 /// A session or stream operation the store refuses.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SessionError {
+    /// The session never existed, was deleted or expired.
     #[error("unknown session: it never existed, was deleted or expired; start a new session")]
     UnknownSession,
+    /// The stream was never opened in this session, or is already closed.
     #[error("stream {stream} is not open in this session")]
-    UnknownStream { stream: StreamNo },
+    UnknownStream {
+        /// The stream asked for.
+        stream: StreamNo,
+    },
+    /// The store holds `limit` live sessions and [`AtCapacity::Refuse`] is configured.
     #[error("the server holds its maximum of {limit} sessions; retry later")]
-    TooManySessions { limit: usize },
+    TooManySessions {
+        /// The store's `max_sessions`.
+        limit: usize,
+    },
+    /// The session holds `limit` live streams, or its stream numbers ran out.
     #[error("the session holds its maximum of {limit} streams; close one first")]
-    TooManyStreams { limit: usize },
+    TooManyStreams {
+        /// The store's `max_streams`.
+        limit: usize,
+    },
+    /// A second standalone GET stream was asked for while the first is open.
     #[error("the session already has its standalone GET stream; close it first")]
     StandaloneStreamOpen,
+    /// The entropy source failed, or drew a session id that collides with a live one.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// The safe encoder refused the event.
     #[error("the event could not be encoded: {0}")]
     Encode(#[from] EncodeError),
 }
@@ -87,21 +108,32 @@ pub enum SessionError {
 /// Why a resume replays nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResumeError {
+    /// The asking session never existed, was deleted or expired.
     #[error("unknown session: it never existed, was deleted or expired; start a new session")]
     UnknownSession,
+    /// The Last-Event-ID does not have the shape of this server's event ids.
     #[error("the Last-Event-ID is not an event id of this server")]
     Malformed,
+    /// The Last-Event-ID's tag does not verify, or it names an event never minted.
     #[error(
         "the Last-Event-ID was not minted by this server (mutated, invented or another server's)"
     )]
     Forged,
+    /// The Last-Event-ID was minted for another session.
     #[error("the Last-Event-ID belongs to another session")]
     ForeignSession,
+    /// The stream of the Last-Event-ID was closed, so its log is gone.
     #[error("stream {stream} of the Last-Event-ID is closed; nothing can be replayed")]
-    UnknownStream { stream: StreamNo },
+    UnknownStream {
+        /// The id's stream.
+        stream: StreamNo,
+    },
+    /// Events after the Last-Event-ID were evicted from the log, so a replay would leave a gap.
     #[error("events after the Last-Event-ID on stream {stream} were evicted; the oldest kept is {first_available}")]
     Evicted {
+        /// The stream replayed.
         stream: StreamNo,
+        /// The sequence number of the oldest event still in the log.
         first_available: u64,
     },
 }
@@ -114,6 +146,7 @@ pub struct LoggedEvent {
 }
 
 impl LoggedEvent {
+    /// The event's sequence number in its stream, counting from 0.
     pub fn seq(&self) -> u64 {
         self.seq
     }
@@ -129,6 +162,7 @@ impl LoggedEvent {
 pub struct Appended {
     /// Its event id, as written in its `id` field.
     pub id: String,
+    /// Its sequence number in its stream, counting from 0.
     pub seq: u64,
     /// The encoded event, to offer to the stream's live connection.
     pub frame: Bytes,
@@ -306,6 +340,7 @@ impl SessionStore {
         })
     }
 
+    /// The limits the store was created with.
     pub fn config(&self) -> &SessionConfig {
         &self.config
     }
@@ -515,6 +550,7 @@ impl SessionStore {
         ended
     }
 
+    /// Live sessions.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
     }

@@ -1,4 +1,4 @@
-//! Throughput of the harness, and how fast the campaign finds each fixture's bug.
+//! Throughput of the in-process campaign, and how fast it finds each fixture's bug.
 //!
 //! - `throughput`: the `run` campaign (one job, seed 1, `run`'s default corpus
 //!   `corpus/harness_reference`, mutating what it finds) against each in-process target for `SECONDS` of wall time. It is the code a
@@ -11,16 +11,17 @@
 //!   the slowest time to that report, against the 60 s goal:
 //!   `fixture=NAME oracle=O found=F/SEEDS median_ms=N max_ms=N`
 //!
-//! Run: `cargo bench --bench harness` (about 3 minutes), or name one part:
-//! `cargo bench --bench harness -- throughput`.
+//! Run: `cargo bench --bench campaign` (about 3 minutes), or name one part:
+//! `cargo bench --bench campaign -- throughput`.
 
 use std::path::Path;
 use std::time::Duration;
 
-use mcp_transport_fuzz::adapter::{RmcpVariant, FIXTURES};
-use mcp_transport_fuzz::campaign::{self, Budget, Plan, Runner};
-use mcp_transport_fuzz::commands::harness::read_corpus;
-use mcp_transport_fuzz::runner::{Harness, TargetSpec};
+use mcp_transport_fuzz::adapter::RmcpVariant;
+use mcp_transport_fuzz::campaign::{self, Budget, Plan};
+use mcp_transport_fuzz::commands::run::read_corpus;
+use mcp_transport_fuzz::fixture::FIXTURES;
+use mcp_transport_fuzz::runner::{InProcessRunner, Runner, TargetSpec};
 
 #[global_allocator]
 static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;
@@ -30,7 +31,7 @@ const SEEDS: u64 = 5;
 const FIND_LIMIT: Duration = Duration::from_secs(60);
 
 fn campaign(spec: TargetSpec, plan: &Plan) -> campaign::Summary {
-    let make_runner = |_job: usize| Ok(Box::new(Harness::new(spec)) as Box<dyn Runner>);
+    let make_runner = |_job: usize| Ok(Box::new(InProcessRunner::new(spec)) as Box<dyn Runner>);
     campaign::run(plan, &make_runner, |_| {}, |_| {}).expect("in-process runners always build")
 }
 
@@ -95,7 +96,7 @@ fn time_to_find() {
     }
 }
 
-/// Runs the parts named on the command line (`cargo bench --bench harness -- throughput`), or
+/// Runs the parts named on the command line (`cargo bench --bench campaign -- throughput`), or
 /// all of them.
 fn main() {
     let parts: Vec<String> = std::env::args()

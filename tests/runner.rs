@@ -3,13 +3,10 @@
 
 use mcp_transport_fuzz::fixture::FIXTURES;
 use mcp_transport_fuzz::oracle::Finding;
-use mcp_transport_fuzz::runner::{Harness, TargetSpec};
+use mcp_transport_fuzz::runner::{InProcessRunner, TargetSpec};
 use mcp_transport_fuzz::scenario::seeds::seeds;
 use mcp_transport_fuzz::scenario::Scenario;
 use rand::{RngExt, SeedableRng};
-
-#[global_allocator]
-static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;
 
 fn seed_bytes(name: &str) -> Vec<u8> {
     let (_, scenario) = seeds()
@@ -32,7 +29,7 @@ fn every_fixture_is_caught_by_its_oracle_on_its_seed() {
     let mut missed = Vec::new();
     for fixture in FIXTURES {
         let bytes = seed_bytes(fixture.seed);
-        let verdict = Harness::new(TargetSpec::Fixture(fixture)).run(&bytes);
+        let verdict = InProcessRunner::new(TargetSpec::Fixture(fixture)).run(&bytes);
         if !verdict.findings.iter().any(|f| f.oracle == fixture.oracle) {
             missed.push(format!(
                 "{} ({}) on seed {}: got\n{}\n{}",
@@ -53,7 +50,7 @@ fn every_fixture_is_caught_by_its_oracle_on_its_seed() {
 
 #[test]
 fn the_reference_is_clean_on_every_seed() {
-    let mut harness = Harness::new(TargetSpec::Reference);
+    let mut harness = InProcessRunner::new(TargetSpec::Reference);
     for (name, scenario) in seeds() {
         let verdict = harness.run(&scenario.to_bytes().expect("no free text"));
         assert!(
@@ -67,7 +64,7 @@ fn the_reference_is_clean_on_every_seed() {
 
 #[test]
 fn the_reference_is_clean_on_random_scenarios() {
-    let mut harness = Harness::new(TargetSpec::Reference);
+    let mut harness = InProcessRunner::new(TargetSpec::Reference);
     let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
     for case in 0..300 {
         let len = rng.random_range(0..512);
@@ -88,7 +85,7 @@ fn the_same_bytes_give_the_same_trace_and_findings() {
     let mut inputs: Vec<Vec<u8>> = FIXTURES.iter().map(|f| seed_bytes(f.seed)).collect();
     inputs.extend((0..20).map(|_| (0..256).map(|_| rng.random()).collect::<Vec<u8>>()));
     for spec in [TargetSpec::Reference, TargetSpec::Fixture(&FIXTURES[1])] {
-        let mut reused = Harness::new(spec);
+        let mut reused = InProcessRunner::new(spec);
         for input in &inputs {
             let first = reused.run(input);
             let expected = serde_json::to_string(&first.trace).expect("a trace serialises");
@@ -97,7 +94,7 @@ fn the_same_bytes_give_the_same_trace_and_findings() {
                 assert_eq!(serde_json::to_string(&again.trace).unwrap(), expected);
                 assert_eq!(again.findings, first.findings);
             }
-            let fresh = Harness::new(spec).run(input);
+            let fresh = InProcessRunner::new(spec).run(input);
             assert_eq!(serde_json::to_string(&fresh.trace).unwrap(), expected);
         }
     }
