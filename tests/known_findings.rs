@@ -39,8 +39,8 @@ fn check(folder: &str) {
         let sidecar = read_sidecar(&file).unwrap_or_else(|| panic!("{}: sidecar", file.display()));
         let spec: TargetSpec = sidecar.target.parse().expect("an in-process target");
         let bytes = std::fs::read(&file).expect("readable");
-        let mut harness = InProcessRunner::new(spec);
-        let first = kinds(&harness.run(&bytes).findings);
+        let mut runner = InProcessRunner::new(spec);
+        let first = kinds(&runner.run(&bytes).findings);
         assert!(
             first
                 .iter()
@@ -52,7 +52,7 @@ fn check(folder: &str) {
         );
         for _ in 1..RUNS {
             assert_eq!(
-                kinds(&harness.run(&bytes).findings),
+                kinds(&runner.run(&bytes).findings),
                 first,
                 "{}: the same findings on every run",
                 file.display()

@@ -87,9 +87,9 @@ fn a_reproducer_replays_its_finding_ten_times_out_of_ten() {
         let sidecar = read_sidecar(&path).expect("a sidecar");
         let replayed: TargetSpec = sidecar.target.parse().expect("a target name");
         let stored = std::fs::read(&path).expect("readable");
-        let mut harness = InProcessRunner::new(replayed);
+        let mut runner = InProcessRunner::new(replayed);
         for _ in 0..10 {
-            let again = harness.run(&stored);
+            let again = runner.run(&stored);
             assert_eq!(again.findings, first.findings, "{}", fixture.name);
         }
     }

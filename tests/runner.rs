@@ -1,5 +1,6 @@
-//! The harness end to end: every fixture is caught by its oracle on its seed scenario, the
-//! reference is clean on the same scenarios and on random ones, and runs are deterministic.
+//! The in-process runner end to end: every fixture is caught by its oracle on its seed
+//! scenario, the reference is clean on the same scenarios and on random ones, and runs are
+//! deterministic.
 
 use mcp_transport_fuzz::fixture::FIXTURES;
 use mcp_transport_fuzz::oracle::Finding;
@@ -50,9 +51,9 @@ fn every_fixture_is_caught_by_its_oracle_on_its_seed() {
 
 #[test]
 fn the_reference_is_clean_on_every_seed() {
-    let mut harness = InProcessRunner::new(TargetSpec::Reference);
+    let mut runner = InProcessRunner::new(TargetSpec::Reference);
     for (name, scenario) in seeds() {
-        let verdict = harness.run(&scenario.to_bytes().expect("no free text"));
+        let verdict = runner.run(&scenario.to_bytes().expect("no free text"));
         assert!(
             verdict.findings.is_empty(),
             "seed {name} on the reference:\n{}\n{}",
@@ -64,12 +65,12 @@ fn the_reference_is_clean_on_every_seed() {
 
 #[test]
 fn the_reference_is_clean_on_random_scenarios() {
-    let mut harness = InProcessRunner::new(TargetSpec::Reference);
+    let mut runner = InProcessRunner::new(TargetSpec::Reference);
     let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
     for case in 0..300 {
         let len = rng.random_range(0..512);
         let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-        let verdict = harness.run(&bytes);
+        let verdict = runner.run(&bytes);
         assert!(
             verdict.findings.is_empty(),
             "case {case} on the reference:\n{}\n{}",

@@ -589,7 +589,8 @@ fn free_port() -> u16 {
 }
 
 fn log_path(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("http_target-{}-{name}.log", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("socket_adapter-{}-{name}.log", std::process::id()));
     let _ = std::fs::remove_file(&path);
     path
 }
@@ -769,7 +770,7 @@ fn requests_per_second_over_keep_alive() {
     });
     let opened = target.connections_opened();
     println!(
-        "http_target: {REQUESTS} tools/list over keep-alive in {took:?}: {:.0} requests/s, {opened} connection(s)",
+        "socket_adapter: {REQUESTS} tools/list over keep-alive in {took:?}: {:.0} requests/s, {opened} connection(s)",
         REQUESTS as f64 / took.as_secs_f64()
     );
     assert!(opened <= 2, "the connection is kept alive: {opened} opened");

@@ -11,7 +11,7 @@
 //! [`expect_counterexample`], which fails unless proptest finds a counterexample.
 //!
 //! Case counts: proptest's default (256) unless `PROPTEST_CASES` says otherwise, e.g.
-//! `PROPTEST_CASES=2560 cargo test --release --test resume_isolation`.
+//! `PROPTEST_CASES=2560 cargo test --release --test properties resume_isolation`.
 
 use std::fmt::Debug;
 

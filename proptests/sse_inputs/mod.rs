@@ -1,7 +1,7 @@
 //! Strategies shared by the property suites.
 //!
 //! Case counts: proptest's default (256) unless `PROPTEST_CASES` says otherwise, e.g.
-//! `PROPTEST_CASES=100000 cargo test --release --test sse_chunking`.
+//! `PROPTEST_CASES=100000 cargo test --release --test properties sse_chunking`.
 
 use proptest::prelude::*;
 

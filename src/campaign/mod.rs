@@ -53,7 +53,7 @@ pub struct Plan {
     pub until: Option<Oracle>,
     /// The seed of job 0's mutator; job `n` uses `seed + n`.
     pub seed: u64,
-    /// Scenario inputs that job 0 runs first, as they are, and every job starts its pool with.
+    /// Seed inputs: job 0 runs each as it is first, and every job's pool starts with them.
     pub corpus: Vec<Vec<u8>>,
     /// Jobs run in parallel, one thread each (at least 1).
     pub jobs: usize,
@@ -68,7 +68,7 @@ pub struct Found {
     pub input: Vec<u8>,
     /// Scenarios run when it was first seen (over all jobs).
     pub scenarios: u64,
-    /// Wall time since the campaign started when it was first seen.
+    /// Wall time from the start of the campaign to when it was first seen.
     pub elapsed: Duration,
 }
 

@@ -296,7 +296,7 @@ impl fmt::Display for DecoderReport<'_> {
         write!(
             f,
             "  input:  b\"{}\" (save as corpus/sse_differential/regression-<what>, then \
-             `cargo test --test corpus_replay`)",
+             `cargo test --test integration corpus_replay`)",
             self.input.escape_ascii()
         )
     }
@@ -393,7 +393,7 @@ impl fmt::Display for EncoderReport<'_> {
         write!(
             f,
             "  input:    b\"{}\" (save as corpus/encoder_differential/regression-<what>, then \
-             `cargo test --test corpus_replay`)",
+             `cargo test --test integration corpus_replay`)",
             self.input.escape_ascii()
         )
     }

@@ -1,9 +1,9 @@
 //! What a peer decoder should report for a stream: the reference's reading of it, in the peer's
 //! shape, with a switch for every deviation the peer is known to have.
 //!
-//! [`Model::default`] is the WHATWG rules exactly. With it, [`browser`] yields the reference
-//! [`crate::sse::Decoder`]'s records and [`blocks`] the WHATWG meaning of each raw block;
-//! `sse_differential` asserts the first on every input, and builds both on a [`Script`] that it
+//! [`Model::default`] is the WHATWG rules exactly. With it, `browser` yields the reference
+//! [`crate::sse::Decoder`]'s records and `blocks` the WHATWG meaning of each raw block;
+//! `sse_differential` asserts the first on every input, and builds both on a `Script` that it
 //! asserts equal to the reference [`crate::sse::RawDecoder`]. Each [`super::Deviation`] turns on
 //! one switch, so a peer's output is predicted exactly, deviations included, and anything else it
 //! does is a new divergence.

@@ -8,10 +8,10 @@
 //!
 //! Targets glue generators ([`crate::input`], [`crate::scenario`], the model checks' ops) to
 //! what judges them:
-//! - `sse_decode`, `sse_roundtrip` ([`sse`]): the reference codec against itself;
+//! - `sse_decode`, `sse_roundtrip` (`sse`): the reference codec against itself;
 //! - `sse_differential`, `encoder_differential` ([`crate::differential`]): against the peers;
-//! - `bounded_stream`, `session_resume` ([`models`]): the models against their invariants;
-//! - `harness_reference`, `harness_rmcp`, `harness_fixture` ([`scenario`]): scenarios run by
+//! - `bounded_stream`, `session_resume` (`models`): the models against their invariants;
+//! - `harness_reference`, `harness_rmcp`, `harness_fixture` (`scenario`): scenarios run by
 //!   the in-process runner and judged by every oracle.
 
 mod models;

@@ -54,7 +54,7 @@ pub struct TaskCounts {
 }
 
 impl TaskCounts {
-    /// Live tasks over every job.
+    /// Live tasks, all jobs together.
     pub fn total(&self) -> usize {
         self.stream_timers + self.session_timers + self.requests + self.monitors
     }

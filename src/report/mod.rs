@@ -23,7 +23,7 @@ pub use sarif::{sarif_log, SarifResult};
 pub struct ReportLine<'a> {
     /// The oracle's name, as [`crate::oracle::Oracle::name`] spells it.
     pub oracle: &'static str,
-    /// How bad the finding is, in lowercase.
+    /// How bad the finding is, written lowercase, such as `high`.
     pub severity: crate::oracle::Severity,
     /// The finding's stable short key, such as `deleted-id-accepted`.
     pub kind: &'static str,

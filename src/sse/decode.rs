@@ -109,7 +109,7 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// A decoder that stops with a [`DecodeError`] past `limits`.
+    /// A decoder that reads within `limits`, stopping with a [`DecodeError`] past them.
     pub fn new(limits: Limits) -> Self {
         Self {
             lines: LineSplitter::new(limits.max_line_bytes),

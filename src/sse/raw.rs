@@ -58,7 +58,7 @@ impl Default for RawDecoder {
 }
 
 impl RawDecoder {
-    /// A raw-block decoder that stops with a [`DecodeError`] past `limits`.
+    /// A raw-block decoder that reads within `limits`, stopping with a [`DecodeError`] past them.
     pub fn new(limits: Limits) -> Self {
         Self {
             lines: LineSplitter::new(limits.max_line_bytes),

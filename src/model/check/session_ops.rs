@@ -92,7 +92,7 @@ pub struct SessionCase {
     pub config: SessionConfig,
     /// The seed of the store's entropy (its key and session ids).
     pub seed: u64,
-    /// The ops applied in order, at most [`Self::MAX_OPS`] from fuzz input.
+    /// The ops applied in order, at most [`SessionCase::MAX_OPS`] from fuzz input.
     pub ops: Vec<SessionOp>,
     /// How the live sessions end, used in turn (at most three; none means DELETE).
     pub ends: Vec<SessionEnd>,

@@ -433,7 +433,7 @@ impl StreamRun {
 pub struct StreamCase {
     /// The stream's limits, drawn from [`ranges`].
     pub config: StreamConfig,
-    /// The ops applied in order, at most [`Self::MAX_OPS`] from fuzz input.
+    /// The ops applied in order, at most [`StreamCase::MAX_OPS`] from fuzz input.
     pub ops: Vec<StreamOp>,
     /// How what is still open ends, after the ops.
     pub end: StreamEnding,

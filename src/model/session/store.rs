@@ -550,7 +550,7 @@ impl SessionStore {
         ended
     }
 
-    /// Live sessions.
+    /// Sessions held, idle ones whose expiry has not run yet included.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
     }
