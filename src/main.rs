@@ -90,6 +90,10 @@ struct TargetArgs {
     /// Judge streams against this maximum duration (e.g. 5m).
     #[arg(long, value_parser = humantime::parse_duration)]
     max_duration: Option<Duration>,
+    /// Also report hardening findings: what careful servers do that the specification does not
+    /// ask (such as refusing an Accept that names neither JSON nor SSE).
+    #[arg(long)]
+    hardening: bool,
 }
 
 impl TargetArgs {
@@ -123,6 +127,7 @@ impl TargetArgs {
             max_stream_bytes: self.max_stream_bytes,
             idle_timeout: self.idle_timeout.map(millis),
             max_duration: self.max_duration.map(millis),
+            hardening: self.hardening,
         }
     }
 }

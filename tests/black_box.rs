@@ -160,3 +160,37 @@ fn bad_targets_are_one_line_errors() {
     assert_one_line_error(&["run", "--jobs", "0"], "jobs");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_server_that_never_answers_is_one_plain_sentence() {
+    // Accepts connections and never writes a byte, for as long as the test runs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("an address"));
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(64).collect();
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        drop(held);
+    });
+    let output = Command::new(BIN)
+        .args(["run", "--url", &url, "--duration", "1s"])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("mcp-transport-fuzz:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("initialize got no response within"),
+        "{stderr}"
+    );
+    assert_eq!(
+        line.matches(url.as_str()).count(),
+        1,
+        "the URL once: {line}"
+    );
+    for debug in ["{", "Millis(", "TimedOut"] {
+        assert!(!line.contains(debug), "no Debug output: {line}");
+    }
+}

@@ -57,6 +57,35 @@ fn sarif_output_is_valid_sarif_2_1_0() {
 }
 
 #[test]
+fn every_sarif_result_names_its_rule_and_its_level_follows_the_rule() {
+    let log = fixture_log();
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let mut levels = std::collections::BTreeSet::new();
+    for result in results {
+        let properties = &result["properties"];
+        let rule_level = properties["ruleLevel"].as_str().expect("a rule level");
+        let expected = match rule_level {
+            "must" => "error",
+            "should" => "warning",
+            "hardening" => "note",
+            other => panic!("unknown rule level {other:?}"),
+        };
+        assert_eq!(result["level"], expected, "{result}");
+        assert!(properties["rule"]
+            .as_str()
+            .is_some_and(|rule| rule.len() > 20));
+        assert!(properties["ruleSource"].as_str().is_some_and(
+            |source| source.contains("MCP 20") || source.contains("mcp-transport-fuzz")
+        ));
+        levels.insert(rule_level.to_owned());
+    }
+    assert!(
+        levels.contains("must") && levels.contains("should"),
+        "{levels:?}"
+    );
+}
+
+#[test]
 fn the_schema_check_rejects_broken_sarif() {
     let validator = schema();
     let mut log = fixture_log();

@@ -161,13 +161,23 @@ fn check_report(name: &str, report: &Path, url: &str) -> Vec<Value> {
             let finding: Value = serde_json::from_str(line).expect("each line is JSON");
             let oracle = finding["oracle"].as_str().unwrap_or_default();
             assert!(oracles.contains(&oracle), "{name}: oracle {oracle:?}");
-            for field in ["severity", "summary", "kind", "reproducer"] {
+            for field in ["severity", "level", "summary", "kind", "reproducer"] {
                 assert!(
                     finding[field].as_str().is_some_and(|s| !s.is_empty()),
                     "{name}: {field} in {line}"
                 );
             }
             assert!(!finding["evidence"].is_null(), "{name}: evidence in {line}");
+            assert!(
+                finding["rule"]["text"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty()),
+                "{name}: rule in {line}"
+            );
+            assert_ne!(
+                finding["level"], "hardening",
+                "{name}: hardening is off by default"
+            );
             assert_eq!(finding["target"], url, "{name}: target in {line}");
             let reproducer = PathBuf::from(finding["reproducer"].as_str().unwrap_or_default());
             assert!(

@@ -81,7 +81,8 @@ pub fn run(options: &RunOptions, log: &mut impl Write) -> Result<Summary, Exit> 
             Ok(path) => {
                 reproducers.push(path.display().to_string());
                 progress.say(&format!(
-                    "finding: [{}/{}] {} -> {} (after {} scenarios, {} ms)",
+                    "finding ({}): [{}/{}] {} -> {} (after {} scenarios, {} ms)",
+                    found.finding.level(),
                     found.finding.oracle,
                     found.finding.kind,
                     found.finding.summary,
@@ -235,6 +236,8 @@ fn record(
             oracle: finding.oracle.name(),
             severity: finding.severity,
             kind: finding.kind,
+            level: finding.level(),
+            rule: &finding.rule,
             summary: &finding.summary,
             evidence: &finding.evidence,
             reproducer: path.display().to_string(),

@@ -19,14 +19,7 @@ pub(super) fn finding(
     evidence: Value,
     step: Option<usize>,
 ) -> Finding {
-    Finding {
-        oracle,
-        severity,
-        kind,
-        summary,
-        evidence,
-        step,
-    }
+    Finding::new(oracle, severity, kind, summary, evidence, step)
 }
 
 /// Whether `status` is a success (2xx).

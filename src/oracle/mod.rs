@@ -13,12 +13,15 @@ mod lifecycle;
 mod limits;
 mod liveness;
 mod replay;
+mod rules;
 #[cfg(test)]
 mod test_trace;
 
 use std::fmt;
 
 use serde::Serialize;
+
+pub use rules::{rule_of, Level, Rule};
 
 use crate::trace::Trace;
 
@@ -163,13 +166,46 @@ pub struct Finding {
     pub evidence: serde_json::Value,
     /// The scenario op where it shows, if one.
     pub step: Option<usize>,
+    /// The rule it breaks, and how strong that rule is.
+    pub rule: Rule,
 }
 
-/// Every oracle's findings on `trace`, in the order of [`Oracle::ALL`].
+impl Finding {
+    /// A finding of `oracle` with `kind`, naming the rule that kind breaks ([`rule_of`]).
+    pub fn new(
+        oracle: Oracle,
+        severity: Severity,
+        kind: &'static str,
+        summary: String,
+        evidence: serde_json::Value,
+        step: Option<usize>,
+    ) -> Self {
+        Self {
+            oracle,
+            severity,
+            kind,
+            summary,
+            evidence,
+            step,
+            rule: rule_of(oracle, kind),
+        }
+    }
+
+    /// How strong the rule it breaks is.
+    pub fn level(&self) -> Level {
+        self.rule.level
+    }
+}
+
+/// Every oracle's findings on `trace`, in the order of [`Oracle::ALL`]; hardening findings
+/// only when the trace's policy asks for them.
 pub fn judge(trace: &Trace) -> Vec<Finding> {
     let mut findings = Vec::new();
     for oracle in Oracle::ALL {
         findings.extend(judge_one(oracle, trace));
+    }
+    if !trace.policy.hardening {
+        findings.retain(|finding| finding.level() != Level::Hardening);
     }
     findings
 }
@@ -191,5 +227,51 @@ pub fn judge_one(oracle: Oracle, trace: &Trace) -> Vec<Finding> {
         Oracle::SessionId => lifecycle::session_id(trace),
         Oracle::Lifecycle => lifecycle::lifecycle(trace),
         Oracle::Liveness => liveness::check(trace),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::test_trace::{kinds, Build};
+    use crate::scenario::Misstep;
+    use crate::trace::Purpose;
+
+    /// A session id of 48 random-looking hex digits.
+    const ID: &str = "9f2c4e1a7b3d5f608e1c2a4b6d8f0a1c3e5b7d9f1a2c4e6b";
+
+    /// A live session whose request with a bad Accept got 200.
+    fn bad_accept_accepted() -> Build {
+        let mut b = Build::new();
+        let s = b.session(Some(ID), "2025-11-25");
+        let accept = b.request(Purpose::Misstep(Misstep::BadAccept), Some(s));
+        b.status(accept, 200);
+        b
+    }
+
+    #[test]
+    fn hardening_findings_are_reported_only_when_asked_for() {
+        let mut b = bad_accept_accepted();
+        assert_eq!(kinds(&judge(&b.trace)), Vec::<&str>::new());
+        b.trace.policy.hardening = true;
+        let found = judge(&b.trace);
+        assert_eq!(kinds(&found), ["bad-accept-accepted"]);
+        assert_eq!(found[0].level(), Level::Hardening);
+    }
+
+    #[test]
+    fn every_finding_carries_the_rule_of_its_kind() {
+        let mut b = Build::new();
+        let s = b.session(Some(ID), "2025-11-25");
+        let origin = b.request(Purpose::Misstep(Misstep::ForeignOrigin), Some(s));
+        b.status(origin, 200);
+        let found = judge(&b.trace);
+        assert_eq!(kinds(&found), ["foreign-origin-accepted"]);
+        assert_eq!(
+            found[0].rule,
+            rule_of(Oracle::Lifecycle, "foreign-origin-accepted")
+        );
+        assert_eq!(found[0].level(), Level::Must);
+        assert!(found[0].rule.text.contains("403"));
     }
 }

@@ -27,6 +27,10 @@ pub struct ReportLine<'a> {
     pub severity: crate::oracle::Severity,
     /// The finding's stable short key, such as `deleted-id-accepted`.
     pub kind: &'static str,
+    /// How strong the rule it breaks is: `must`, `should` or `hardening`.
+    pub level: crate::oracle::Level,
+    /// The rule it breaks, quoted, and where it stands (`source`, with the spec version).
+    pub rule: &'a crate::oracle::Rule,
     /// The finding's one-sentence summary.
     pub summary: &'a str,
     /// The facts from the trace that show it, as the oracle gave them.

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::oracle::{Finding, Oracle, Severity};
+use crate::oracle::{Finding, Level, Oracle};
 
 /// One finding to report, with where its reproducer is.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +54,11 @@ fn result(item: &SarifResult<'_>) -> Value {
     json!({
         "ruleId": finding.oracle.name(),
         "ruleIndex": rule_index,
-        "level": level(finding.severity),
-        "message": { "text": format!("{} (target {})", finding.summary, item.target) },
+        "level": level(finding.level()),
+        "message": { "text": format!(
+            "{} (target {}; breaks a {} rule of {}: \"{}\")",
+            finding.summary, item.target, finding.rule.level, finding.rule.source, finding.rule.text
+        ) },
         "locations": [{
             "physicalLocation": { "artifactLocation": { "uri": item.reproducer } },
         }],
@@ -63,6 +66,9 @@ fn result(item: &SarifResult<'_>) -> Value {
         "properties": {
             "kind": finding.kind,
             "severity": finding.severity,
+            "ruleLevel": finding.rule.level,
+            "rule": finding.rule.text,
+            "ruleSource": finding.rule.source,
             "target": item.target,
             "step": finding.step,
             "evidence": finding.evidence,
@@ -85,10 +91,12 @@ fn rule_name(oracle: Oracle) -> String {
         .collect()
 }
 
-fn level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low => "note",
+/// The SARIF level follows the rule's: a broken MUST is an error, a SHOULD a warning,
+/// hardening a note.
+fn level(level: Level) -> &'static str {
+    match level {
+        Level::Must => "error",
+        Level::Should => "warning",
+        Level::Hardening => "note",
     }
 }

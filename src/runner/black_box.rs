@@ -100,7 +100,7 @@ fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
         .find(|exchange| exchange.purpose == Purpose::Initialize)
         .ok_or("no initialize was sent")?;
     if initialize.outcome.status() != Some(200) {
-        return Err(format!("initialize got {:?}", initialize.outcome));
+        return Err(format!("initialize got {}", initialize.outcome));
     }
     let list = trace
         .exchanges
@@ -110,7 +110,7 @@ fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
     let stream = list
         .stream
         .map(|index| &trace.streams[index])
-        .ok_or_else(|| format!("tools/list got {:?}", list.outcome))?;
+        .ok_or_else(|| format!("tools/list got {}", list.outcome))?;
     let bodies: Vec<&str> = if stream.sse {
         stream
             .events
@@ -140,14 +140,14 @@ impl Runner for BlackBoxRunner {
         ));
         let mut findings = judge(&trace);
         for crash in self.target.take_crashes() {
-            findings.push(Finding {
-                oracle: Oracle::Liveness,
-                severity: Severity::Critical,
-                kind: "crashed",
-                summary: format!("the server crashed during the scenario: {crash}"),
-                evidence: json!({ "crash": crash, "target": self.target.name() }),
-                step: None,
-            });
+            findings.push(Finding::new(
+                Oracle::Liveness,
+                Severity::Critical,
+                "crashed",
+                format!("the server crashed during the scenario: {crash}"),
+                json!({ "crash": crash, "target": self.target.name() }),
+                None,
+            ));
         }
         Verdict {
             scenario,

@@ -64,8 +64,9 @@ pub enum RunnerError {
         /// What the process reported.
         crash: String,
     },
-    /// The server did not answer `initialize` and `tools/list` as an MCP server does.
-    #[error("{server}: {reason}")]
+    /// The server did not answer `initialize` and `tools/list` as an MCP server does. The
+    /// message is the reason alone: the caller names the server.
+    #[error("{reason}")]
     NotMcp {
         /// The server's URL.
         server: String,

@@ -42,6 +42,7 @@ impl RunTarget {
         if let Some(duration) = limits.max_duration {
             policy.max_duration = Some(duration);
         }
+        policy.hardening = limits.hardening;
         policy
     }
 
@@ -94,4 +95,6 @@ pub struct PolicyLimits {
     pub idle_timeout: Option<Millis>,
     /// `--max-duration`: the longest a stream may stay open.
     pub max_duration: Option<Millis>,
+    /// `--hardening`: report what careful servers do beyond the specification too.
+    pub hardening: bool,
 }

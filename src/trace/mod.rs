@@ -57,11 +57,14 @@ pub struct Policy {
     pub slack: Millis,
     /// Heap growth tolerated between a baseline and a later snapshot (warm-up, capacity).
     pub heap_tolerance: u64,
+    /// Whether hardening findings (what the specification does not ask of a server) are
+    /// reported; `--hardening` sets it.
+    pub hardening: bool,
 }
 
 impl Default for Policy {
     /// Nothing judged but what needs no limit; 1 s of slack; 1 KiB terminal allowance;
-    /// 256 KiB of heap tolerance.
+    /// 256 KiB of heap tolerance; no hardening findings.
     fn default() -> Self {
         Self {
             max_stream_bytes: None,
@@ -72,6 +75,7 @@ impl Default for Policy {
             max_duration: None,
             slack: Millis(1_000),
             heap_tolerance: 256 << 10,
+            hardening: false,
         }
     }
 }
@@ -253,6 +257,20 @@ impl Outcome {
         match self {
             Outcome::Responded { status, .. } => Some(*status),
             Outcome::Failed { .. } | Outcome::TimedOut { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    /// What happened, in words: `status 503`, `no response within 5000 ms`, `the connection
+    /// failed: ...`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Responded { status, .. } => write!(f, "status {status}"),
+            Outcome::Failed { error, .. } => write!(f, "no response: {error}"),
+            Outcome::TimedOut { deadline, .. } => {
+                write!(f, "no response within {} ms", deadline.0)
+            }
         }
     }
 }
