@@ -12,6 +12,8 @@
 //!   confirmation of findings that may not recur.
 //! - [`runner`]: one scenario against one target and its verdict; the in-process runner and
 //!   the black-box runner side by side.
+//! - [`probe`]: resource probes of a server behind a socket: units of work repeated at
+//!   growing doses, unread and closed streams, read from /proc alone.
 //! - [`report`]: findings as JSON lines and SARIF 2.1.0; reproducer files and sidecars.
 //! - [`fixture`]: the reference with one classic bug switched on, and the oracle that must
 //!   catch each.
@@ -45,6 +47,8 @@ pub mod fuzz;
 pub mod campaign;
 
 pub mod runner;
+
+pub mod probe;
 
 pub mod report;
 

@@ -81,6 +81,14 @@ struct TargetArgs {
     /// Allow a --url that is not on loopback.
     #[arg(long, requires = "url")]
     allow_remote: bool,
+    /// Start the server with Node's inspector on a free loopback port (through NODE_OPTIONS),
+    /// so that leak probes read its live heap exactly, after a forced collection.
+    #[arg(long, requires = "cmd")]
+    node_inspect: bool,
+    /// N of the resource probes run before fuzzing a server started with --cmd: each unit of
+    /// work is repeated N, 2N and 4N times while /proc is read (0: no probes).
+    #[arg(long, value_name = "N", default_value_t = mcp_transport_fuzz::probe::DEFAULT_DOSE)]
+    probe_dose: u32,
     /// Judge response streams against this byte cap.
     #[arg(long, value_name = "N")]
     max_stream_bytes: Option<u64>,
@@ -108,6 +116,14 @@ impl TargetArgs {
                         .port_u16();
                     let mut launch = Launch::new(command.clone(), self.server_log.clone());
                     launch.port = port;
+                    if self.node_inspect {
+                        let free = std::net::TcpListener::bind("127.0.0.1:0")
+                            .and_then(|listener| listener.local_addr())
+                            .map_err(|e| {
+                                Exit::Usage(format!("no free port for the inspector: {e}"))
+                            })?;
+                        launch.node_inspect = Some(free.port());
+                    }
                     Some(launch)
                 }
                 None => None,
@@ -116,6 +132,7 @@ impl TargetArgs {
                 url: url.clone(),
                 launch,
                 allow_remote: self.allow_remote,
+                probe_dose: self.probe_dose,
             })));
         }
         Ok(self.target.or(default).map(RunTarget::InProcess))

@@ -43,6 +43,8 @@ fn fuzz(target: &str, dir: &Path, extra: &[&str]) -> (Output, Vec<String>) {
         .arg("run")
         .args(&endpoint)
         .args(["--jobs", "2", "--seed", "3"])
+        // The protocol campaign; the resource probes have tests of their own.
+        .args(["--probe-dose", "0"])
         .arg("--report")
         .arg(dir.join("report.jsonl"))
         .arg("--findings-dir")

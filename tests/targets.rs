@@ -107,6 +107,8 @@ fn campaign(name: &str, target: &str, command: &str) {
             .arg("run")
             .args(&endpoint)
             .args(["--duration", &format!("{seconds}s"), "--seed", "1"])
+            // The protocol campaign; the resource probes have tests of their own.
+            .args(["--probe-dose", "0"])
             .arg("--report")
             .arg(&report)
             .arg("--sarif")

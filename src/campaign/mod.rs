@@ -302,6 +302,8 @@ struct Job<'a> {
     shared: &'a Shared,
     start: Instant,
     seen_features: BTreeSet<u64>,
+    /// Whether this job runs its runner's probes first (job 0).
+    probes: bool,
 }
 
 impl<'a> Job<'a> {
@@ -321,6 +323,7 @@ impl<'a> Job<'a> {
             shared,
             start,
             seen_features: BTreeSet::new(),
+            probes: job == 0,
         }
     }
 
@@ -374,7 +377,43 @@ impl<'a> Job<'a> {
             .any(|again| again.oracle == finding.oracle && again.kind == finding.kind)
     }
 
+    /// Runs the runner's resource probes with every other job paused, for at most half of a
+    /// time budget, and reports what they find (a probe repeats its unit of work at three
+    /// doses, so it needs no confirmation).
+    fn probe(&mut self, reports: &mpsc::Sender<Report>) {
+        let _alone = self.shared.alone.write().unwrap_or_else(|p| p.into_inner());
+        let half = match self.budget {
+            Budget::Duration(limit) => limit / 2,
+            Budget::Scenarios(_) => Duration::MAX,
+        };
+        for spec in self.runner.probe_specs() {
+            if self.shared.stop.load(Ordering::Relaxed) || self.start.elapsed() >= half {
+                break;
+            }
+            let Some(verdict) = self.runner.probe(&spec) else {
+                continue;
+            };
+            for finding in verdict.findings {
+                let key = (finding.oracle, finding.kind);
+                if !self.worth_confirming(key) {
+                    continue;
+                }
+                self.record(key, true);
+                let found = Found {
+                    finding,
+                    input: spec.clone(),
+                    scenarios: self.shared.scenarios.load(Ordering::Relaxed),
+                    elapsed: self.start.elapsed(),
+                };
+                let _ = reports.send(Report::Found(found));
+            }
+        }
+    }
+
     fn run(&mut self, reports: &mpsc::Sender<Report>) {
+        if self.probes {
+            self.probe(reports);
+        }
         let seeds = self.seeds_left;
         while self.claim() {
             let input = if self.seeds_left > 0 {

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use super::Exit;
 use crate::oracle::Oracle;
+use crate::probe::{ProbeSpec, PROBE_FINDINGS};
 use crate::report::read_sidecar;
-use crate::runner::{PolicyLimits, RunTarget, TargetSpec, Verdict};
+use crate::runner::{PolicyLimits, RunTarget, Runner, TargetSpec, Verdict};
 
 /// How many times `replay` runs a reproducer against a target that is not deterministic (a
 /// server in real time, whose ids or timing may be random) before saying that its finding is
@@ -54,15 +55,29 @@ pub fn replay(
                 .any(|f| f.oracle == oracle && f.kind == kind),
             None => !verdict.findings.is_empty(),
         };
-        let tries = if runner.deterministic() {
+        // A probe's finding replays by running the probe again (it repeats its unit of work
+        // at three doses itself), once.
+        let is_probe = expected.is_some_and(|(oracle, kind)| {
+            PROBE_FINDINGS.contains(&(oracle, kind)) && ProbeSpec::from_bytes(&bytes).is_some()
+        });
+        let tries = if runner.deterministic() || is_probe {
             1
         } else {
             REPLAY_TRIES
         };
-        let mut verdict = runner.run(&bytes);
+        let run = |runner: &mut Box<dyn Runner>| match is_probe {
+            true => runner.probe(&bytes).ok_or_else(|| {
+                Exit::Usage(format!(
+                    "{}: a resource probe needs a server the suite starts (--url with --cmd)",
+                    file.display()
+                ))
+            }),
+            false => Ok(runner.run(&bytes)),
+        };
+        let mut verdict = run(&mut runner)?;
         let mut tried = 1;
         while tried < tries && !shows_expected(&verdict) {
-            verdict = runner.run(&bytes);
+            verdict = run(&mut runner)?;
             tried += 1;
         }
         let on_try = if tried > 1 {

@@ -26,7 +26,7 @@ use tokio::time::{sleep, timeout, Instant};
 use self::reading::{AfterRead, OpenBody, ReadPlan};
 use self::requests::{Headers, MCP_SESSION_ID};
 use self::tools::Fresh;
-pub use self::tools::{Tool, ToolCatalog};
+pub use self::tools::{Shape, Tool, ToolCatalog, ENDLESS_CEILING, HEAVY_CEILING};
 use crate::adapter::{RequestBody, Target};
 use crate::chunking::cut_cycling;
 use crate::model::Millis;
@@ -188,7 +188,7 @@ pub async fn execute_with_tools(
         slots: [SlotState::Empty; MAX_SESSIONS as usize],
         open: Vec::new(),
         next_rpc_id: 0,
-        fresh: Fresh::default(),
+        fresh: tools.fresh(),
         tools,
         step: 0,
     };

@@ -40,7 +40,36 @@ pub struct ToolCatalog {
     tools: Vec<Tool>,
     /// Delays and intervals are a few milliseconds (real time), not up to seconds.
     real_time: bool,
+    /// Every call goes to this tool, its arguments in this shape (a probe's unit of work).
+    pinned: Option<(usize, Shape)>,
+    /// The first fresh value a run hands out: runs that must not repeat each other's fresh
+    /// values (the units of a probe) start from different bases.
+    fresh_base: u64,
 }
+
+/// How a pinned call's arguments are made from the tool's `inputSchema`. Strings are always
+/// fresh (never used before), so that state keyed on arguments grows per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// What makes a server work: each number at its maximum, or at [`HEAVY_CEILING`] when it
+    /// has none or a larger one; numbers that name a time (`delay`, `interval`, `ms`,
+    /// `timeout`, ...) at their minimum, so the work comes at once. The client bounds the time
+    /// such a call takes (it reads for a while, then closes the stream), not its arguments.
+    Heavy,
+    /// As [`Shape::Heavy`] with [`ENDLESS_CEILING`]: work that outlasts any window the client
+    /// watches, for a call the client closes at once.
+    Endless,
+}
+
+/// The largest number a [`Shape::Heavy`] call sends (2^12): two such numbers multiplied (a
+/// count of events and their size) make 16 MiB, enough to pass a byte cap or a high-water
+/// mark many times over, and little enough that a server without either stays within memory.
+pub const HEAVY_CEILING: i64 = 1 << 12;
+
+/// The largest number a [`Shape::Endless`] call sends (2^14): 256 MiB of events, seconds of a
+/// server's CPU, if nobody stops it.
+pub const ENDLESS_CEILING: i64 = 1 << 14;
 
 impl ToolCatalog {
     /// The built-in tools (`echo`, `stream`, `fetch_cached`, `subscribe`, `monitor`) with their
@@ -76,8 +105,25 @@ impl ToolCatalog {
         }
         Ok(Self {
             tools,
-            real_time: false,
+            ..Self::default()
         })
+    }
+
+    /// The same catalog with every call sent to the tool named `tool`, its arguments in
+    /// `shape`, and fresh values counted from `fresh_base`; `None` if the catalog has no such
+    /// tool.
+    pub fn pinned(&self, tool: &str, shape: Shape, fresh_base: u64) -> Option<Self> {
+        let index = self.tools.iter().position(|t| t.name == tool)?;
+        Some(Self {
+            pinned: Some((index, shape)),
+            fresh_base,
+            ..self.clone()
+        })
+    }
+
+    /// The fresh values a run of this catalog starts from.
+    pub(super) fn fresh(&self) -> Fresh {
+        Fresh(self.fresh_base)
     }
 
     /// The same tools, with the delays and intervals of `stream` and `monitor` calls cut to a
@@ -101,6 +147,11 @@ impl ToolCatalog {
         canary: &str,
         fresh: &mut Fresh,
     ) -> (String, Value) {
+        if let Some((index, shape)) = self.pinned {
+            let tool = &self.tools[index];
+            let mut pinned = Pinned { shape, fresh };
+            return (tool.name.clone(), pinned.object(&tool.input_schema, 0));
+        }
         let (name, builtin) = builtin_arguments(call, canary, fresh, self.real_time);
         if self.tools.is_empty() {
             return (name.to_owned(), builtin);
@@ -319,6 +370,139 @@ impl Filler<'_> {
     }
 }
 
+/// Generates the arguments of a pinned call ([`ToolCatalog::pinned`]).
+struct Pinned<'a> {
+    shape: Shape,
+    fresh: &'a mut Fresh,
+}
+
+impl Pinned<'_> {
+    fn object(&mut self, schema: &Value, depth: usize) -> Value {
+        let mut object = Map::new();
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, property) in properties {
+                if let Some(value) = self.value(name, property, depth + 1) {
+                    object.insert(name.clone(), value);
+                }
+            }
+        }
+        Value::Object(object)
+    }
+
+    fn value(&mut self, name: &str, schema: &Value, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if let Some(constant) = schema.get("const") {
+            return Some(constant.clone());
+        }
+        if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
+            return choices.first().cloned();
+        }
+        for combinator in ["anyOf", "oneOf", "allOf"] {
+            if let Some(first) = schema
+                .get(combinator)
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+            {
+                return self.value(name, first, depth + 1);
+            }
+        }
+        Some(match schema_type(schema) {
+            "integer" => json!(self.number(name, schema)),
+            "number" => json!(self.number(name, schema) as f64),
+            "boolean" => Value::Bool(false),
+            "array" => {
+                let items = schema
+                    .get("items")
+                    .cloned()
+                    .unwrap_or(json!({ "type": "string" }));
+                let wanted = schema
+                    .get("minItems")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1)
+                    .min(4);
+                let values = (0..wanted).filter_map(|_| self.value(name, &items, depth + 1));
+                Value::Array(values.collect())
+            }
+            "object" => self.object(schema, depth),
+            _ => {
+                let fresh = format!("{name}-fresh-{}", self.fresh.next());
+                match schema.get("format").and_then(Value::as_str) {
+                    Some("uri" | "url") => format!("http://127.0.0.1:9/{fresh}"),
+                    _ => fresh,
+                }
+                .into()
+            }
+        })
+    }
+
+    /// The number this shape sends for property `name`, within the schema's bounds.
+    fn number(&self, name: &str, schema: &Value) -> i64 {
+        let bound = |key: &str, exclusive: &str, step: i64| {
+            schema
+                .get(key)
+                .and_then(Value::as_f64)
+                .map(|b| b.ceil() as i64)
+                .or_else(|| {
+                    schema
+                        .get(exclusive)
+                        .and_then(Value::as_f64)
+                        .map(|b| b.floor() as i64 + step)
+                })
+        };
+        let low = bound("minimum", "exclusiveMinimum", 1);
+        let high = bound("maximum", "exclusiveMaximum", -1);
+        let ceiling = match self.shape {
+            Shape::Heavy => HEAVY_CEILING,
+            Shape::Endless => ENDLESS_CEILING,
+        };
+        let wanted = if names_a_time(name) {
+            low.unwrap_or(0)
+        } else {
+            high.map_or(ceiling, |h| h.min(ceiling))
+        };
+        let low = low.unwrap_or(i64::MIN);
+        wanted.clamp(low, high.unwrap_or(i64::MAX).max(low))
+    }
+}
+
+/// Whether a property's name says it is a time (a delay, an interval, a duration): one of its
+/// words (split at `_`, `-` and lower-to-upper case changes) is a word of time.
+fn names_a_time(name: &str) -> bool {
+    const TIME: &[&str] = &[
+        "delay",
+        "interval",
+        "ms",
+        "millis",
+        "milliseconds",
+        "sec",
+        "secs",
+        "seconds",
+        "timeout",
+        "duration",
+        "wait",
+        "sleep",
+        "period",
+        "ttl",
+    ];
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && previous_lower);
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        }
+        previous_lower = c.is_ascii_lowercase();
+    }
+    words.push(word);
+    words.iter().any(|word| TIME.contains(&word.as_str()))
+}
+
 /// A schema's type; the first non-null one of a list.
 fn schema_type(schema: &Value) -> &str {
     match schema.get("type") {
@@ -370,6 +554,45 @@ mod tests {
             ] }
         }))
         .expect("a catalog")
+    }
+
+    #[test]
+    fn a_pinned_call_goes_to_its_tool_in_its_shape() {
+        let catalog = ToolCatalog::from_tools_list(&json!({
+            "jsonrpc": "2.0", "id": 1,
+            "result": { "tools": [
+                { "name": "echo", "inputSchema": { "type": "object",
+                    "properties": { "text": { "type": "string" } } } },
+                { "name": "stream", "inputSchema": { "type": "object", "properties": {
+                    "count": { "type": "integer", "minimum": 0, "maximum": 100000, "default": 5 },
+                    "size": { "type": "integer", "minimum": 0, "maximum": 100 },
+                    "delay_ms": { "type": "integer", "minimum": 0, "default": 10 },
+                    "intervalSeconds": { "type": "number", "minimum": 1 },
+                    "items": { "type": "integer" } } } }
+            ] }
+        }))
+        .expect("a catalog");
+        let call = ToolCall::Subscribe;
+        let heavy = catalog.pinned("stream", Shape::Heavy, 0).expect("a tool");
+        let (name, arguments) = heavy.arguments(&call, "C", &mut heavy.fresh());
+        assert_eq!(name, "stream");
+        assert_eq!(
+            arguments,
+            json!({ "count": 4096, "size": 100, "delay_ms": 0, "intervalSeconds": 1.0, "items": 4096 })
+        );
+        let endless = catalog.pinned("stream", Shape::Endless, 0).expect("a tool");
+        let (_, arguments) = endless.arguments(&call, "C", &mut endless.fresh());
+        assert_eq!(
+            arguments,
+            json!({ "count": 16384, "size": 100, "delay_ms": 0, "intervalSeconds": 1.0, "items": 16384 })
+        );
+        let echo = catalog.pinned("echo", Shape::Heavy, 7).expect("a tool");
+        let mut fresh = echo.fresh();
+        let first = echo.arguments(&call, "C", &mut fresh).1;
+        let second = echo.arguments(&call, "C", &mut fresh).1;
+        assert_eq!(first, json!({ "text": "text-fresh-8" }));
+        assert_ne!(first, second, "every string is fresh");
+        assert!(catalog.pinned("nope", Shape::Heavy, 0).is_none());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod isolation;
 mod lifecycle;
 mod limits;
 mod liveness;
+mod probes;
 mod replay;
 mod rules;
 #[cfg(test)]
@@ -21,9 +22,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use probes::{DEFAULT_HIGH_WATER, GC_HEAP_FLOOR_BYTES, LEAK_FLOOR_BYTES};
 pub use rules::{rule_of, Level, Rule};
 
-use crate::trace::Trace;
+use crate::trace::{Policy, ProbeTrace, Trace};
 
 /// The oracles, named as in the project's transport rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -208,6 +210,11 @@ pub fn judge(trace: &Trace) -> Vec<Finding> {
         findings.retain(|finding| finding.level() != Level::Hardening);
     }
     findings
+}
+
+/// The findings a resource probe shows (see [`ProbeTrace`]), judged against `policy`.
+pub fn judge_probe(probe: &ProbeTrace, policy: &Policy) -> Vec<Finding> {
+    probes::judge(probe, policy)
 }
 
 /// The findings of `oracle` on `trace`, in trace order.

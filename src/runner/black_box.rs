@@ -13,7 +13,8 @@ use tokio::runtime::{Builder, Runtime};
 use super::{Runner, RunnerError, Verdict};
 use crate::adapter::{HttpTarget, Launch, Target};
 use crate::executor::{execute, execute_with_tools, Deadlines, ToolCatalog};
-use crate::oracle::{judge, Finding, Oracle, Severity};
+use crate::oracle::{judge, judge_one, judge_probe, Finding, Oracle, Severity};
+use crate::probe::{ProbeSpec, Prober};
 use crate::scenario::{Op, Scenario, Slot, Version};
 use crate::trace::{Policy, Purpose, Trace};
 
@@ -26,6 +27,8 @@ pub struct Endpoint {
     pub launch: Option<Launch>,
     /// Allow a server that is not on loopback.
     pub allow_remote: bool,
+    /// N of the resource probes that job 0 runs before fuzzing a server it started (0: none).
+    pub probe_dose: u32,
 }
 
 /// Runs scenarios against one server behind a socket.
@@ -34,11 +37,23 @@ pub struct BlackBoxRunner {
     target: HttpTarget,
     policy: Policy,
     tools: ToolCatalog,
+    /// N of the dose probes; 0 runs no probe.
+    probe_dose: u32,
 }
 
 impl BlackBoxRunner {
     /// Connects to (or starts) the server and learns its tools. Errors are one line.
     pub fn connect(endpoint: &Endpoint, policy: Policy) -> Result<Self, RunnerError> {
+        Self::connect_probing(endpoint, policy, 0)
+    }
+
+    /// [`BlackBoxRunner::connect`], with resource probes of dose `probe_dose` (0: none) when
+    /// the suite started the server and can read its process group.
+    pub fn connect_probing(
+        endpoint: &Endpoint,
+        policy: Policy,
+        probe_dose: u32,
+    ) -> Result<Self, RunnerError> {
         let runtime = Builder::new_current_thread()
             .enable_all()
             .build()
@@ -56,9 +71,15 @@ impl BlackBoxRunner {
             target,
             policy,
             tools: ToolCatalog::builtin(),
+            probe_dose,
         };
         black_box.tools = black_box.discover_tools()?.in_real_time();
         Ok(black_box)
+    }
+
+    /// The port of the Node inspector of the server this runner started, if it asked for one.
+    fn inspector(&self) -> Option<u16> {
+        self.target.process()?.launch().node_inspect
     }
 
     /// The tools the server lists: initialize, `notifications/initialized`, `tools/list`,
@@ -158,5 +179,46 @@ impl Runner for BlackBoxRunner {
 
     fn deterministic(&self) -> bool {
         false
+    }
+
+    fn probe_specs(&mut self) -> Vec<Vec<u8>> {
+        if self.probe_dose == 0 {
+            return Vec::new();
+        }
+        let inspector = self.inspector();
+        let mut prober = Prober::new(&mut self.target, &self.tools, self.policy, inspector);
+        if !prober.can_probe() {
+            return Vec::new();
+        }
+        let specs = self.runtime.block_on(prober.plan(self.probe_dose));
+        specs.iter().map(ProbeSpec::to_bytes).collect()
+    }
+
+    fn probe(&mut self, spec: &[u8]) -> Option<Verdict> {
+        let spec = ProbeSpec::from_bytes(spec)?;
+        let inspector = self.inspector();
+        let mut prober = Prober::new(&mut self.target, &self.tools, self.policy, inspector);
+        if !prober.can_probe() {
+            return None;
+        }
+        let run = self.runtime.block_on(prober.run(&spec));
+        let mut findings = judge_probe(&run.probe, &self.policy);
+        if let Some(control) = &run.control {
+            findings.extend(judge_one(Oracle::ByteCap, control));
+        }
+        for finding in &mut findings {
+            finding.evidence["probe"] = serde_json::json!(spec);
+            finding.evidence["probe_trace"] = serde_json::json!(run.probe);
+        }
+        let trace = run.control.unwrap_or_else(|| Trace {
+            server: self.target.name().to_owned(),
+            policy: self.policy,
+            ..Trace::default()
+        });
+        Some(Verdict {
+            scenario: run.scenario,
+            trace,
+            findings,
+        })
     }
 }

@@ -47,6 +47,19 @@ pub trait Runner {
     fn deterministic(&self) -> bool {
         true
     }
+
+    /// The resource probes this runner would run before fuzzing, each as its reproducer holds
+    /// it; none for a runner that cannot read its server's process group.
+    fn probe_specs(&mut self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+
+    /// Runs the probe `spec` (one of [`Runner::probe_specs`], or a reproducer's) and judges
+    /// it; `None` when this runner cannot probe or `spec` is not a probe.
+    fn probe(&mut self, spec: &[u8]) -> Option<Verdict> {
+        let _ = spec;
+        None
+    }
 }
 
 /// Why a runner could not be made. Each message is one line that says what to do.

@@ -55,6 +55,7 @@ impl RunTarget {
                 Some(launch) if job > 0 => {
                     let started_by_job_0 = Endpoint {
                         launch: None,
+                        probe_dose: 0,
                         ..endpoint.clone()
                     };
                     let until = std::time::Instant::now() + launch.start_deadline;
@@ -68,7 +69,11 @@ impl RunTarget {
                         }
                     }
                 }
-                _ => Box::new(BlackBoxRunner::connect(endpoint, policy)?),
+                _ => Box::new(BlackBoxRunner::connect_probing(
+                    endpoint,
+                    policy,
+                    endpoint.probe_dose,
+                )?),
             },
         })
     }
@@ -80,6 +85,7 @@ impl RunTarget {
                 url: name.to_owned(),
                 launch: None,
                 allow_remote: false,
+                probe_dose: 0,
             }));
         }
         name.parse().map(RunTarget::InProcess)

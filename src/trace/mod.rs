@@ -6,8 +6,10 @@
 //! bounded by the scenario's length (at most [`crate::scenario::MAX_OPS`] ops plus the
 //! teardown), and every stream's kept bytes by [`STREAM_KEEP_BYTES`].
 
+mod probe;
 mod resources;
 
+pub use probe::ProbeTrace;
 pub use resources::Resources;
 
 use serde::Serialize;

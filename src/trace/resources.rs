@@ -38,6 +38,18 @@ pub struct Resources {
     pub cache_entries: Option<usize>,
     /// Resident set size of the server's process group, in bytes, from /proc.
     pub rss_bytes: Option<u64>,
-    /// Open file descriptors of the server's process group, from /proc.
+    /// Open file descriptors of the server's process group, from /proc (sockets included).
     pub open_fds: Option<usize>,
+    /// Proportional set size of the group in bytes (shared pages divided among their users),
+    /// from `/proc/PID/smaps_rollup` where the kernel offers it.
+    pub pss_bytes: Option<u64>,
+    /// Of [`Self::open_fds`], the sockets (connections and listeners).
+    pub socket_fds: Option<usize>,
+    /// Threads of the group's processes.
+    pub threads: Option<usize>,
+    /// CPU time the group has used so far (user and system), in milliseconds.
+    pub cpu_ms: Option<u64>,
+    /// Live bytes of the server's collected heap right after a forced collection, where the
+    /// runtime lets the suite force one (Node's inspector: `heapUsed + external`).
+    pub gc_heap_bytes: Option<u64>,
 }

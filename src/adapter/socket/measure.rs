@@ -10,24 +10,51 @@ use std::fs;
 
 use crate::trace::Resources;
 
-/// RSS and open file descriptors summed over the processes of group `pgid`; `None` for what
-/// could not be read from any of them (no `/proc`, or the group is gone). Costs one read of
-/// `/proc/N/stat` per process on the machine, plus two reads per member.
+/// RSS, PSS, open descriptors (sockets apart), threads and CPU time, summed over the
+/// processes of group `pgid`; `None` for what could not be read from any of them (no `/proc`,
+/// or the group is gone). Costs one read of `/proc/N/stat` per process on the machine, plus a
+/// few reads per member and one `readlink` per open descriptor.
 pub(super) fn group(pgid: u32) -> Resources {
-    let mut rss_kib = None;
-    let mut fds = None;
-    for pid in members(pgid) {
-        if let Some(kib) = rss_kib_of(pid) {
-            *rss_kib.get_or_insert(0u64) += kib;
+    let mut sum = Resources::default();
+    let add = |total: &mut Option<u64>, value: Option<u64>| {
+        if let Some(value) = value {
+            *total.get_or_insert(0) += value;
         }
+    };
+    let (mut rss_kib, mut pss_kib, mut threads, mut cpu_ms) = (None, None, None, None);
+    for pid in members(pgid) {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok();
+        add(
+            &mut rss_kib,
+            status.as_deref().and_then(|s| field_kib(s, "VmRSS:")),
+        );
+        add(
+            &mut threads,
+            status.as_deref().and_then(|s| field_kib(s, "Threads:")),
+        );
+        let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok();
+        add(
+            &mut pss_kib,
+            rollup.as_deref().and_then(|s| field_kib(s, "Pss:")),
+        );
+        add(&mut cpu_ms, cpu_ms_of(pid));
         if let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) {
-            *fds.get_or_insert(0usize) += entries.count();
+            let (mut all, mut sockets) = (0, 0);
+            for entry in entries.flatten() {
+                all += 1;
+                let target = fs::read_link(entry.path()).unwrap_or_default();
+                sockets += usize::from(target.to_string_lossy().starts_with("socket:"));
+            }
+            *sum.open_fds.get_or_insert(0) += all;
+            *sum.socket_fds.get_or_insert(0) += sockets;
         }
     }
     Resources {
         rss_bytes: rss_kib.map(|kib| kib * 1024),
-        open_fds: fds,
-        ..Resources::default()
+        pss_bytes: pss_kib.map(|kib| kib * 1024),
+        threads: threads.map(|n| n as usize),
+        cpu_ms,
+        ..sum
     }
 }
 
@@ -56,13 +83,26 @@ fn live_in(pid: u32) -> Option<u32> {
     fields.nth(1)?.parse().ok()
 }
 
-/// `VmRSS` of `pid` in KiB (absent for a zombie).
-fn rss_kib_of(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?;
+/// The first number on the line of `text` that starts with `name` (`VmRSS:` and `Pss:` are
+/// in KiB; `Threads:` is a count).
+fn field_kib(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find_map(|line| line.strip_prefix(name))?;
     line.split_ascii_whitespace().next()?.parse().ok()
+}
+
+/// User plus system CPU time of `pid` in milliseconds: fields 14 and 15 of `/proc/PID/stat`
+/// (11 and 12 after the state), in clock ticks.
+fn cpu_ms_of(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let mut fields = after_name.split_ascii_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|&t| t > 0)?;
+    Some((user + system) * 1000 / ticks)
 }
 
 #[cfg(test)]
@@ -74,9 +114,23 @@ mod tests {
         let own = std::process::id();
         let pgid = live_in(own).expect("our own stat");
         assert!(members(pgid).contains(&own));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a socket");
+        let before = group(pgid);
+        // Burn some CPU, so the second reading shows it.
+        let started = std::time::Instant::now();
+        let mut spin = 0u64;
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            spin = std::hint::black_box(spin.wrapping_add(1));
+        }
         let resources = group(pgid);
         assert!(resources.rss_bytes.expect("rss") > 0);
+        assert!(resources.pss_bytes.is_none_or(|pss| pss > 0));
         assert!(resources.open_fds.expect("fds") >= 3);
+        assert!(resources.socket_fds.expect("sockets") >= 1);
+        assert!(resources.threads.expect("threads") >= 1);
+        assert!(resources.cpu_ms.expect("cpu") >= before.cpu_ms.expect("cpu"));
+        assert!(resources.cpu_ms > before.cpu_ms || resources.cpu_ms.expect("cpu") > 0);
+        drop(listener);
         assert_eq!(group(u32::MAX), Resources::default());
     }
 }

@@ -29,6 +29,7 @@
 
 mod address;
 mod connection;
+pub mod inspector;
 mod measure;
 mod process;
 mod response;

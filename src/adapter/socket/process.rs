@@ -34,6 +34,9 @@ pub struct Launch {
     pub log: PathBuf,
     /// How long the server gets, at start and after each restart, to accept TCP connections.
     pub start_deadline: Duration,
+    /// A loopback port for Node's V8 inspector (`NODE_OPTIONS=--inspect=127.0.0.1:PORT`), so
+    /// that the heap can be read exactly after a forced collection ([`super::inspector`]).
+    pub node_inspect: Option<u16>,
 }
 
 impl Launch {
@@ -44,6 +47,7 @@ impl Launch {
             port: None,
             log: log.into(),
             start_deadline: Duration::from_secs(30),
+            node_inspect: None,
         }
     }
 }
@@ -142,6 +146,11 @@ impl ServerProcess {
     /// `None` while there is no server (it crashed and could not be started again).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// How the server was started.
+    pub fn launch(&self) -> &Launch {
+        &self.launch
     }
 
     /// Every live process of the server's group (the shell, the server, anything they
@@ -313,6 +322,13 @@ fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
     }
     if let Some(port) = launch.port {
         command.env("PORT", port.to_string());
+    }
+    if let Some(port) = launch.node_inspect {
+        let inherited = std::env::var("NODE_OPTIONS").unwrap_or_default();
+        command.env(
+            "NODE_OPTIONS",
+            format!("{inherited} --inspect=127.0.0.1:{port}").trim_start(),
+        );
     }
     command.spawn().map_err(|error| failed(error.to_string()))
 }

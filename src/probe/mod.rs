@@ -1,0 +1,396 @@
+//! Resource probes: what a server behind a socket holds, read from /proc alone, around units
+//! of work the suite repeats.
+//!
+//! One reading of a collected heap proves nothing, so each probe compares readings:
+//! - [`ProbeKind::Dose`] and [`ProbeKind::AbortedDose`]: a unit of work (a session that calls
+//!   one tool with fresh, heavy arguments and ends; or, for a tool that streams, a session
+//!   whose heavy stream the client closes after 4 KiB) repeated N, 2N and 4N times after a
+//!   warm-up;
+//! - [`ProbeKind::Unread`]: a heavy stream left unread, beside a control that reads it all;
+//! - [`ProbeKind::Abort`]: an endless stream ([`Shape::Endless`]) closed by the client after
+//!   4 KiB, and the CPU the server uses after that.
+//!
+//! Each probe is a [`ProbeSpec`] (its reproducer, as JSON), runs through the executor with a
+//! catalog pinned to one tool ([`ToolCatalog::pinned`]), and yields a [`ProbeTrace`] that
+//! [`crate::oracle::judge_probe`] judges. Before each reading the server gets a quiet settle:
+//! its CPU time must stop advancing. A Node server started with its inspector
+//! (`--node-inspect`) also gets an exact heap reading after a forced collection.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::sleep;
+
+use crate::adapter::socket::inspector::live_heap_after_gc;
+use crate::adapter::Target;
+use crate::executor::{execute_with_tools, Deadlines, Shape, ToolCatalog};
+use crate::oracle::Oracle;
+use crate::scenario::{CacheKey, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
+use crate::trace::{CheckpointKind, Policy, ProbeTrace, Resources, Trace};
+
+/// The units between the first two readings of a dose probe, unless the user says otherwise.
+pub const DEFAULT_DOSE: u32 = 8;
+
+/// How long an unread stream is held before its reading, and the window after a close in which
+/// the server's CPU time is watched.
+const HOLD: Duration = Duration::from_millis(1000);
+
+/// How many bytes of a heavy stream a sizing read takes at most (8 reads of 64 KiB - 1).
+const SIZING_READS: usize = 8;
+
+/// A tool whose heavy call streams at least this much within the sizing reads is probed with
+/// streams (aborted doses, unread, abort).
+const HEAVY_STREAM_BYTES: u64 = 256 << 10;
+
+/// The findings a probe can give, which `replay` recognises in a sidecar: those of its
+/// readings, and the byte cap of the stream its unread probe's control reads to the end.
+pub const PROBE_FINDINGS: [(Oracle, &str); 4] = [
+    (Oracle::Leak, "grows-with-dose"),
+    (Oracle::Backpressure, "held-while-unread"),
+    (Oracle::CancelCleanup, "work-after-close"),
+    (Oracle::ByteCap, "over-cap"),
+];
+
+/// What one probe gave.
+#[derive(Debug)]
+pub struct ProbeRun {
+    /// The unit of work it repeats.
+    pub scenario: Scenario,
+    /// Its readings.
+    pub probe: ProbeTrace,
+    /// The trace of a heavy stream read to its end (the unread probe's control), for the
+    /// byte cap.
+    pub control: Option<Trace>,
+}
+
+/// What a probe does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeKind {
+    /// Sessions that call the tool once with fresh, heavy arguments, then DELETE.
+    Dose,
+    /// Sessions that call the tool with heavy arguments, read 4 KiB, close the stream, DELETE.
+    AbortedDose,
+    /// A heavy stream left unread, and a control that reads it all.
+    Unread,
+    /// A heavy stream read a little, closed, and the server's CPU time watched.
+    Abort,
+}
+
+/// One probe, as its reproducer file holds it (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeSpec {
+    /// What it does.
+    pub kind: ProbeKind,
+    /// The tool its units call.
+    pub tool: String,
+    /// N, for the dose probes.
+    pub dose: u32,
+}
+
+impl ProbeSpec {
+    /// The spec as its reproducer file holds it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a spec always serialises")
+    }
+
+    /// The spec a reproducer file holds, if it holds one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    /// What one unit does, in words.
+    fn unit_words(&self) -> &'static str {
+        match self.kind {
+            ProbeKind::Dose => {
+                "a session calls the tool once with fresh, heavy arguments, then DELETE"
+            }
+            ProbeKind::AbortedDose => {
+                "a session calls the tool with heavy arguments, reads 4 KiB, closes the stream, \
+                 then DELETE"
+            }
+            ProbeKind::Unread | ProbeKind::Abort => "one heavy call",
+        }
+    }
+}
+
+/// Runs probes against one server whose process group the target reads.
+pub struct Prober<'a> {
+    target: &'a mut dyn Target,
+    tools: &'a ToolCatalog,
+    policy: Policy,
+    /// The port of the server's Node inspector, for exact heap readings.
+    inspector: Option<u16>,
+    /// Fresh values of each unit start here, so no two units repeat an argument.
+    next_fresh: u64,
+}
+
+impl<'a> Prober<'a> {
+    /// A prober of `target`, calling the tools of `tools`; `inspector` is the port of the
+    /// server's Node inspector, if it has one.
+    pub fn new(
+        target: &'a mut dyn Target,
+        tools: &'a ToolCatalog,
+        policy: Policy,
+        inspector: Option<u16>,
+    ) -> Self {
+        Self {
+            target,
+            tools,
+            policy,
+            inspector,
+            next_fresh: 1 << 32,
+        }
+    }
+
+    /// Whether the target shows its server's resources (it started the server itself).
+    pub fn can_probe(&self) -> bool {
+        self.target.resources().rss_bytes.is_some()
+    }
+
+    /// The probes worth running, learnt by calling each tool once with heavy arguments: for a
+    /// tool that streams at least [`HEAVY_STREAM_BYTES`], an aborted dose, an unread stream
+    /// and an abort; for any other, a dose.
+    pub async fn plan(&mut self, dose: u32) -> Vec<ProbeSpec> {
+        let mut specs = Vec::new();
+        for tool in self.tools.tools().iter().map(|t| t.name.clone()) {
+            let mut ops = session_ops();
+            ops.push(call());
+            ops.extend((0..SIZING_READS).map(|_| Op::Read {
+                stream: StreamPick(0),
+                bytes: u16::MAX,
+            }));
+            ops.push(Op::DropResponse {
+                stream: StreamPick(0),
+            });
+            ops.push(delete());
+            let trace = self.unit(&tool, Shape::Heavy, &ops).await;
+            let kinds: &[ProbeKind] = if streamed(&trace) >= HEAVY_STREAM_BYTES {
+                &[ProbeKind::AbortedDose, ProbeKind::Unread, ProbeKind::Abort]
+            } else {
+                &[ProbeKind::Dose]
+            };
+            specs.extend(kinds.iter().map(|&kind| ProbeSpec {
+                kind,
+                tool: tool.clone(),
+                dose,
+            }));
+        }
+        specs
+    }
+
+    /// Runs `spec`.
+    pub async fn run(&mut self, spec: &ProbeSpec) -> ProbeRun {
+        match spec.kind {
+            ProbeKind::Dose | ProbeKind::AbortedDose => self.dose(spec).await,
+            ProbeKind::Unread => self.unread(spec).await,
+            ProbeKind::Abort => self.abort(spec).await,
+        }
+    }
+
+    async fn dose(&mut self, spec: &ProbeSpec) -> ProbeRun {
+        let mut ops = session_ops();
+        ops.push(call());
+        if spec.kind == ProbeKind::AbortedDose {
+            ops.push(Op::Read {
+                stream: StreamPick(0),
+                bytes: 4096,
+            });
+            ops.push(Op::DropResponse {
+                stream: StreamPick(0),
+            });
+        }
+        ops.push(delete());
+        let dose = spec.dose.max(1);
+        let mut points = [Resources::default(); 4];
+        for (point, units) in points.iter_mut().zip([dose, dose, dose, 2 * dose]) {
+            for _ in 0..units {
+                self.unit(&spec.tool, Shape::Heavy, &ops).await;
+            }
+            *point = self.quiet_reading().await;
+        }
+        let probe = ProbeTrace::Dose {
+            tool: spec.tool.clone(),
+            unit: spec.unit_words(),
+            dose,
+            points,
+        };
+        ProbeRun {
+            scenario: Scenario { ops },
+            probe,
+            control: None,
+        }
+    }
+
+    async fn unread(&mut self, spec: &ProbeSpec) -> ProbeRun {
+        let mut ops = session_ops();
+        ops.push(call());
+        ops.push(Op::Stall {
+            millis: HOLD.as_millis() as u16,
+        });
+        ops.push(Op::DropResponse {
+            stream: StreamPick(0),
+        });
+        ops.push(delete());
+        let unread_before = self.quiet_reading().await;
+        // The exact heap is read while the stream is held (the inspector needs no part of the
+        // target); RSS comes from the reading the executor takes when the hold ends.
+        let inspector = self.inspector;
+        let held_heap = async move {
+            sleep(HOLD * 3 / 4).await;
+            match inspector {
+                Some(port) => live_heap_after_gc(port).await,
+                None => None,
+            }
+        };
+        let (trace, gc_heap_bytes) =
+            tokio::join!(self.unit(&spec.tool, Shape::Heavy, &ops), held_heap);
+        let unread_held = Resources {
+            gc_heap_bytes,
+            ..trace
+                .checkpoints
+                .iter()
+                .find(|c| c.kind == CheckpointKind::AfterStall)
+                .map(|c| c.resources)
+                .unwrap_or_default()
+        };
+        let mut control = session_ops();
+        control.push(call());
+        let control_before = self.quiet_reading().await;
+        let trace = self.unit(&spec.tool, Shape::Heavy, &control).await;
+        let control_after = self.quiet_reading().await;
+        let probe = ProbeTrace::Unread {
+            tool: spec.tool.clone(),
+            unread_before,
+            unread_held,
+            held_ms: HOLD.as_millis() as u64,
+            control_before,
+            control_after,
+            control_bytes: streamed(&trace),
+        };
+        ProbeRun {
+            scenario: Scenario { ops },
+            probe,
+            control: Some(trace),
+        }
+    }
+
+    async fn abort(&mut self, spec: &ProbeSpec) -> ProbeRun {
+        let mut ops = session_ops();
+        ops.push(call());
+        ops.push(Op::Read {
+            stream: StreamPick(0),
+            bytes: 4096,
+        });
+        ops.push(Op::DropResponse {
+            stream: StreamPick(0),
+        });
+        ops.push(Op::Stall {
+            millis: HOLD.as_millis() as u16,
+        });
+        let trace = self.unit(&spec.tool, Shape::Endless, &ops).await;
+        let at = |kind| {
+            trace
+                .checkpoints
+                .iter()
+                .find(|c| c.kind == kind)
+                .map(|c| c.resources)
+                .unwrap_or_default()
+        };
+        let probe = ProbeTrace::Abort {
+            tool: spec.tool.clone(),
+            read_bytes: streamed(&trace),
+            after_close: at(CheckpointKind::AfterDrop),
+            after_window: at(CheckpointKind::AfterStall),
+            window_ms: HOLD.as_millis() as u64,
+        };
+        // The session has no DELETE among the ops: the teardown ends it after the window, so
+        // the DELETE cannot be what stops the work.
+        ProbeRun {
+            scenario: Scenario { ops },
+            probe,
+            control: None,
+        }
+    }
+
+    /// Runs one unit: `ops` with every call pinned to `tool` in `shape`, its fresh values never
+    /// used before.
+    async fn unit(&mut self, tool: &str, shape: Shape, ops: &[Op]) -> Trace {
+        self.next_fresh += 1 << 16;
+        let Some(tools) = self.tools.pinned(tool, shape, self.next_fresh) else {
+            return Trace::default();
+        };
+        let scenario = Scenario { ops: ops.to_vec() };
+        let deadlines = Deadlines {
+            max_stall: HOLD,
+            // Long enough for the server to see a closed stream before the `AfterDrop` reading.
+            settle: Duration::from_millis(50),
+            ..Deadlines::real_time()
+        };
+        execute_with_tools(self.target, &scenario, self.policy, deadlines, &tools).await
+    }
+
+    /// The group's resources once the server is quiet: after its CPU time stopped advancing
+    /// (at most 5 ms in 50 ms, for at most 2 s), the median of three readings 30 ms apart (by
+    /// RSS).
+    async fn quiet_reading(&mut self) -> Resources {
+        sleep(Duration::from_millis(100)).await;
+        for _ in 0..40 {
+            let before = self.target.resources().cpu_ms;
+            sleep(Duration::from_millis(50)).await;
+            let after = self.target.resources().cpu_ms;
+            match (before, after) {
+                (Some(before), Some(after)) if after.saturating_sub(before) > 5 => {}
+                _ => break,
+            }
+        }
+        let mut readings = Vec::with_capacity(3);
+        for _ in 0..3 {
+            readings.push(self.target.resources());
+            sleep(Duration::from_millis(30)).await;
+        }
+        readings.sort_by_key(|r| r.rss_bytes);
+        let mut reading = readings[1];
+        if let Some(port) = self.inspector {
+            reading.gc_heap_bytes = live_heap_after_gc(port).await;
+        }
+        reading
+    }
+}
+
+/// Initialize and initialized on session slot 0.
+fn session_ops() -> Vec<Op> {
+    let session = Slot::of_index(0);
+    vec![
+        Op::Initialize {
+            session,
+            version: Version::V2025_06_18,
+        },
+        Op::Initialized { session },
+    ]
+}
+
+/// One call on session slot 0 (the pinned catalog decides its tool and arguments).
+fn call() -> Op {
+    Op::Call {
+        session: Slot::of_index(0),
+        call: ToolCall::FetchCached {
+            key: CacheKey::Fresh,
+        },
+        upload: Upload {
+            chunks: Vec::new(),
+            abort_after: None,
+        },
+    }
+}
+
+fn delete() -> Op {
+    Op::Delete {
+        session: Slot::of_index(0),
+    }
+}
+
+/// The body bytes the client received on the trace's first call's stream.
+fn streamed(trace: &Trace) -> u64 {
+    trace.streams.iter().map(|s| s.bytes).max().unwrap_or(0)
+}

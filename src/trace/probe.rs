@@ -1,0 +1,67 @@
+//! What a resource probe observed: readings of a server's process group (from /proc) around
+//! repeated units of work, for the oracles that judge resources from outside.
+
+use serde::Serialize;
+
+use super::Resources;
+
+/// The readings of one probe, by kind of probe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "probe", rename_all = "kebab-case")]
+pub enum ProbeTrace {
+    /// Dose-response: the group after a warm-up of `dose` units, then after `dose`, `2 *
+    /// dose` and `4 * dose` units in all, each reading taken once the server was quiet.
+    Dose {
+        /// The tool each unit calls.
+        tool: String,
+        /// What one unit does, in words.
+        unit: &'static str,
+        /// N: the units between the first two readings.
+        dose: u32,
+        /// Readings at 0 (after the warm-up), N, 2N and 4N units.
+        points: [Resources; 4],
+    },
+    /// Backpressure: a heavy stream left unread, beside a control that reads the same stream
+    /// to its end.
+    Unread {
+        /// The tool called.
+        tool: String,
+        /// Before the unread call.
+        unread_before: Resources,
+        /// While the stream was held open and unread, `held_ms` after the call.
+        unread_held: Resources,
+        /// How long the stream was held unread before the reading, in milliseconds.
+        held_ms: u64,
+        /// Before the control call.
+        control_before: Resources,
+        /// After the control read its stream to the end (and the server was quiet).
+        control_after: Resources,
+        /// Bytes the control read.
+        control_bytes: u64,
+    },
+    /// Cancel cleanup: a heavy stream read a little, then closed by the client; the group just
+    /// after the close and `window_ms` later.
+    Abort {
+        /// The tool called.
+        tool: String,
+        /// Bytes read before the close.
+        read_bytes: u64,
+        /// Right after the close.
+        after_close: Resources,
+        /// `window_ms` after that.
+        after_window: Resources,
+        /// The time between the two readings, in milliseconds.
+        window_ms: u64,
+    },
+}
+
+impl ProbeTrace {
+    /// The tool the probe called.
+    pub fn tool(&self) -> &str {
+        match self {
+            ProbeTrace::Dose { tool, .. }
+            | ProbeTrace::Unread { tool, .. }
+            | ProbeTrace::Abort { tool, .. } => tool,
+        }
+    }
+}
