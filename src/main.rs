@@ -89,6 +89,9 @@ struct TargetArgs {
     /// work is repeated N, 2N and 4N times while /proc is read (0: no probes).
     #[arg(long, value_name = "N", default_value_t = mcp_transport_fuzz::probe::DEFAULT_DOSE)]
     probe_dose: u32,
+    /// Probe only these tools (comma-separated); by default every tool the server lists.
+    #[arg(long, value_name = "TOOLS", value_delimiter = ',')]
+    probe_tools: Vec<String>,
     /// Judge response streams against this byte cap.
     #[arg(long, value_name = "N")]
     max_stream_bytes: Option<u64>,
@@ -133,6 +136,7 @@ impl TargetArgs {
                 launch,
                 allow_remote: self.allow_remote,
                 probe_dose: self.probe_dose,
+                probe_tools: self.probe_tools.clone(),
             })));
         }
         Ok(self.target.or(default).map(RunTarget::InProcess))

@@ -283,3 +283,164 @@ fn server_everything() {
 fn python_sdk() {
     campaign("py-sdk", "py-sdk", "exec targets/py-sdk/start.sh");
 }
+
+/// What probing the server `command` starts (with `BUG` set to `bug`, probing only `tools`)
+/// reports: `(oracle, kind)` of every finding, and the report's lines. A probe finding replays
+/// against a fresh server.
+fn probe(name: &str, command: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<(String, String)> {
+    let dir = std::env::temp_dir().join(format!("mtf-probe-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let url = format!("http://127.0.0.1:{}/mcp", free_port());
+    let report = dir.join("report.jsonl");
+    let endpoint = [
+        "--url",
+        &url,
+        "--cmd",
+        command,
+        "--server-log",
+        &dir.join("server.log").display().to_string(),
+    ]
+    .map(str::to_owned);
+    let mut run = Command::new(BIN);
+    run.arg("run")
+        .args(&endpoint)
+        .args(extra)
+        .args(["--scenarios", "1", "--jobs", "1", "--seed", "1"])
+        .arg("--report")
+        .arg(&report)
+        .arg("--findings-dir")
+        .arg(dir.join("findings"));
+    for (key, value) in env {
+        run.env(key, value);
+    }
+    let output = run_bounded(&mut run, Duration::from_secs(300));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{name}: exit {:?}\n{stderr}",
+        output.status
+    );
+    let found: Vec<(String, String)> = check_report(name, &report, &url)
+        .iter()
+        .map(|line| {
+            let oracle = line["oracle"].as_str().unwrap_or_default().to_owned();
+            let kind = line["kind"].as_str().unwrap_or_default().to_owned();
+            (oracle, kind)
+        })
+        .collect();
+    println!(
+        "{name}: {found:?} ({})",
+        stderr.lines().last().unwrap_or_default()
+    );
+    let files: Vec<PathBuf> = check_report(name, &report, &url)
+        .iter()
+        .map(|line| PathBuf::from(line["reproducer"].as_str().unwrap_or_default()))
+        .collect();
+    if !files.is_empty() {
+        let mut again = Command::new(BIN);
+        again.arg("replay").args(&endpoint).args(extra).args(&files);
+        for (key, value) in env {
+            again.env(key, value);
+        }
+        let output = run_bounded(&mut again, Duration::from_secs(300));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{name}: replay\n{stdout}");
+        assert_eq!(
+            stdout.matches("still fails").count(),
+            files.len(),
+            "{name}: every probe finding shows again\n{stdout}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    found
+}
+
+/// Each resource bug of a leaky server, found from outside (HTTP and /proc, plus the Node
+/// inspector's heap for Node), by the probe of the tool it is in; the correct server, probed
+/// on every tool, shows none.
+fn resource_bugs(target: &str, extra: &[&str]) {
+    install(target);
+    let command = format!("exec targets/{target}/start.sh");
+    let cases: [(&str, &str, &str, &str); 5] = [
+        ("unbounded-cache", "lookup", "leak", "grows-with-dose"),
+        ("listener-accumulation", "watch", "leak", "grows-with-dose"),
+        ("interval-leak", "monitor", "leak", "grows-with-dose"),
+        (
+            "no-backpressure",
+            "stream",
+            "backpressure",
+            "held-while-unread",
+        ),
+        ("no-byte-cap", "stream", "byte-cap", "over-cap"),
+    ];
+    // The server's cap counts notification bytes; the SSE framing adds a little.
+    let mut with_cap = extra.to_vec();
+    with_cap.extend(["--max-stream-bytes", "9437184"]);
+    let clean = probe(
+        &format!("{target}-none"),
+        &command,
+        &[("BUG", "none")],
+        &with_cap,
+    );
+    assert!(clean.is_empty(), "{target} BUG=none: {clean:?}");
+    for (bug, tool, oracle, kind) in cases {
+        let mut args = with_cap.clone();
+        args.extend(["--probe-tools", tool]);
+        let found = probe(&format!("{target}-{bug}"), &command, &[("BUG", bug)], &args);
+        assert!(
+            found.contains(&(oracle.to_owned(), kind.to_owned())),
+            "{target} BUG={bug}: {oracle}/{kind} not found: {found:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs Node and the npm registry; .ci/run runs it"]
+fn leaky_node_resource_bugs() {
+    resource_bugs("leaky-node", &["--node-inspect"]);
+}
+
+#[test]
+#[ignore = "needs Python and the PyPI registry; .ci/run runs it"]
+fn leaky_python_resource_bugs() {
+    resource_bugs("leaky-py", &[]);
+}
+
+#[test]
+#[ignore = "starts the suite's own served reference; .ci/run runs it"]
+fn served_fixture_leaks_are_found_from_outside() {
+    let cases = [
+        ("reference", "", None),
+        (
+            "fixture:unbounded-cache",
+            "fetch_cached",
+            Some(("leak", "grows-with-dose")),
+        ),
+        (
+            "fixture:listener-accumulation",
+            "subscribe",
+            Some(("leak", "grows-with-dose")),
+        ),
+        (
+            "fixture:interval-leak",
+            "monitor",
+            Some(("leak", "grows-with-dose")),
+        ),
+    ];
+    for (target, tool, expected) in cases {
+        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
+        let mut extra = vec![];
+        if !tool.is_empty() {
+            extra.extend(["--probe-tools", tool]);
+        }
+        let found = probe(&target.replace(':', "-"), &command, &[], &extra);
+        match expected {
+            None => assert!(found.is_empty(), "{target}: {found:?}"),
+            Some((oracle, kind)) => assert!(
+                found.contains(&(oracle.to_owned(), kind.to_owned())),
+                "{target}: {oracle}/{kind} not found: {found:?}"
+            ),
+        }
+    }
+}

@@ -500,6 +500,7 @@ mod tests {
     impl Runner for Quiet {
         fn run(&mut self, bytes: &[u8]) -> Verdict {
             Verdict {
+                probe: None,
                 scenario: Scenario::from_bytes(bytes),
                 trace: Trace::default(),
                 findings: Vec::new(),

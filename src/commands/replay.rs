@@ -103,6 +103,9 @@ pub fn replay(
         let mut text = format!("{}: {spec}: {status}\n", file.display());
         if verbose {
             text += &format!("{}", verdict.scenario);
+            if let Some(probe) = &verdict.probe {
+                text += &format!("readings: {}\n", serde_json::json!(probe));
+            }
             for finding in &verdict.findings {
                 text += &format!(
                     "[{}/{}] {}\n  evidence: {}\n",

@@ -14,16 +14,20 @@ use tokio::net::TcpListener;
 use super::Exit;
 use crate::adapter::harness_config;
 use crate::model::Entropy;
-use crate::reference::{ReferenceServer, ServerConfig};
+use crate::reference::{ReferenceServer, ServerConfig, ToolLimits};
 use crate::runner::TargetSpec;
+
+/// What each cached content, listener and monitor of a served reference holds.
+const SERVED_RETAINED_BYTES: usize = 256 << 10;
 
 /// The pause after a failed accept (out of descriptors, say) before the next one.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
 /// The configuration `spec` is served with: the harness's limits (and the fixture's bug), with
-/// entropy from the OS. A served server runs in real time and never replays, and its session
-/// ids must not be predictable (except where a fixture's bug makes them so). Only the reference
-/// and its fixtures can be served.
+/// entropy from the OS and 256 KiB retained by each cached content, listener and monitor. A
+/// served server runs in real time and never replays, its session ids must not be predictable
+/// (except where a fixture's bug makes them so), and what its bugs leak must show in its
+/// memory, where a black box sees it. Only the reference and its fixtures can be served.
 pub fn config(spec: TargetSpec) -> Result<ServerConfig, Exit> {
     let config = match spec {
         TargetSpec::Reference => harness_config(),
@@ -36,6 +40,10 @@ pub fn config(spec: TargetSpec) -> Result<ServerConfig, Exit> {
     };
     Ok(ServerConfig {
         entropy: Entropy::Os,
+        tools: ToolLimits {
+            retained_bytes: SERVED_RETAINED_BYTES,
+            ..config.tools
+        },
         ..config
     })
 }

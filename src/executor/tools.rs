@@ -53,9 +53,10 @@ pub struct ToolCatalog {
 #[serde(rename_all = "kebab-case")]
 pub enum Shape {
     /// What makes a server work: each number at its maximum, or at [`HEAVY_CEILING`] when it
-    /// has none or a larger one; numbers that name a time (`delay`, `interval`, `ms`,
-    /// `timeout`, ...) at their minimum, so the work comes at once. The client bounds the time
-    /// such a call takes (it reads for a while, then closes the stream), not its arguments.
+    /// has none or a larger one; a delay (`delay`, `wait`, `sleep`) at its minimum, so the work
+    /// comes at once; a lasting time (`interval`, `duration`, `timeout`, `ms`, ...) at 1000,
+    /// so that what it starts outlives the probe. The client bounds the time such a call takes
+    /// (it reads for a while, then closes the stream), not its arguments.
     Heavy,
     /// As [`Shape::Heavy`] with [`ENDLESS_CEILING`]: work that outlasts any window the client
     /// watches, for a call the client closes at once.
@@ -457,34 +458,46 @@ impl Pinned<'_> {
             Shape::Heavy => HEAVY_CEILING,
             Shape::Endless => ENDLESS_CEILING,
         };
-        let wanted = if names_a_time(name) {
-            low.unwrap_or(0)
-        } else {
-            high.map_or(ceiling, |h| h.min(ceiling))
+        let wanted = match pace(name) {
+            Some(Pace::Immediate) => low.unwrap_or(0),
+            Some(Pace::Lasting) => LASTING,
+            None => high.map_or(ceiling, |h| h.min(ceiling)),
         };
         let low = low.unwrap_or(i64::MIN);
         wanted.clamp(low, high.unwrap_or(i64::MAX).max(low))
     }
 }
 
-/// Whether a property's name says it is a time (a delay, an interval, a duration): one of its
-/// words (split at `_`, `-` and lower-to-upper case changes) is a word of time.
-fn names_a_time(name: &str) -> bool {
-    const TIME: &[&str] = &[
-        "delay",
+/// How a time-like property is set in a heavy call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// A delay before work (`delay`, `wait`, `sleep`): its minimum, so the work comes at once.
+    Immediate,
+    /// How long work lasts (`interval`, `period`, `duration`, `timeout`, `ttl`, a bare unit
+    /// such as `ms`): [`LASTING`], so that what it starts outlives the probe's readings.
+    Lasting,
+}
+
+/// What a [`Pace::Lasting`] property gets, within its bounds: a monitor ticking each second
+/// lives for the whole of a probe; a duration of 1000 seconds outlasts any client.
+const LASTING: i64 = 1000;
+
+/// How property `name` is paced if it names a time: one of its words (split at `_`, `-` and
+/// lower-to-upper case changes) is a word of time.
+fn pace(name: &str) -> Option<Pace> {
+    const IMMEDIATE: &[&str] = &["delay", "wait", "sleep"];
+    const LASTING_WORDS: &[&str] = &[
         "interval",
+        "period",
+        "duration",
+        "timeout",
+        "ttl",
         "ms",
         "millis",
         "milliseconds",
         "sec",
         "secs",
         "seconds",
-        "timeout",
-        "duration",
-        "wait",
-        "sleep",
-        "period",
-        "ttl",
     ];
     let mut words = Vec::new();
     let mut word = String::new();
@@ -500,7 +513,14 @@ fn names_a_time(name: &str) -> bool {
         previous_lower = c.is_ascii_lowercase();
     }
     words.push(word);
-    words.iter().any(|word| TIME.contains(&word.as_str()))
+    let any = |list: &[&str]| words.iter().any(|word| list.contains(&word.as_str()));
+    if any(IMMEDIATE) {
+        Some(Pace::Immediate)
+    } else if any(LASTING_WORDS) {
+        Some(Pace::Lasting)
+    } else {
+        None
+    }
 }
 
 /// A schema's type; the first non-null one of a list.
@@ -578,13 +598,13 @@ mod tests {
         assert_eq!(name, "stream");
         assert_eq!(
             arguments,
-            json!({ "count": 4096, "size": 100, "delay_ms": 0, "intervalSeconds": 1.0, "items": 4096 })
+            json!({ "count": 4096, "size": 100, "delay_ms": 0, "intervalSeconds": 1000.0, "items": 4096 })
         );
         let endless = catalog.pinned("stream", Shape::Endless, 0).expect("a tool");
         let (_, arguments) = endless.arguments(&call, "C", &mut endless.fresh());
         assert_eq!(
             arguments,
-            json!({ "count": 16384, "size": 100, "delay_ms": 0, "intervalSeconds": 1.0, "items": 16384 })
+            json!({ "count": 16384, "size": 100, "delay_ms": 0, "intervalSeconds": 1000.0, "items": 16384 })
         );
         let echo = catalog.pinned("echo", Shape::Heavy, 7).expect("a tool");
         let mut fresh = echo.fresh();

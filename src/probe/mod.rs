@@ -64,7 +64,7 @@ pub struct ProbeRun {
 }
 
 /// What a probe does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProbeKind {
     /// Sessions that call the tool once with fresh, heavy arguments, then DELETE.
@@ -148,12 +148,13 @@ impl<'a> Prober<'a> {
         self.target.resources().rss_bytes.is_some()
     }
 
-    /// The probes worth running, learnt by calling each tool once with heavy arguments: for a
-    /// tool that streams at least [`HEAVY_STREAM_BYTES`], an aborted dose, an unread stream
-    /// and an abort; for any other, a dose.
-    pub async fn plan(&mut self, dose: u32) -> Vec<ProbeSpec> {
+    /// The probes worth running, learnt by calling each tool (of `only`, when it names any)
+    /// once with heavy arguments: for a tool that streams at least [`HEAVY_STREAM_BYTES`], an
+    /// aborted dose, an unread stream and an abort; for any other, a dose.
+    pub async fn plan(&mut self, dose: u32, only: &[String]) -> Vec<ProbeSpec> {
         let mut specs = Vec::new();
-        for tool in self.tools.tools().iter().map(|t| t.name.clone()) {
+        let tools = self.tools.tools().iter().map(|t| t.name.clone());
+        for tool in tools.filter(|tool| only.is_empty() || only.contains(tool)) {
             let mut ops = session_ops();
             ops.push(call());
             ops.extend((0..SIZING_READS).map(|_| Op::Read {
@@ -176,6 +177,9 @@ impl<'a> Prober<'a> {
                 dose,
             }));
         }
+        // Doses first: the memory that unread and endless streams churn would be released
+        // during a later dose and hide its growth.
+        specs.sort_by_key(|spec| spec.kind);
         specs
     }
 

@@ -92,8 +92,8 @@ impl Bug {
 pub(crate) struct BugState {
     /// [`Bug::UnboundedCache`]: every `fetch_cached` key with its content.
     pub cache: BTreeMap<String, String>,
-    /// [`Bug::ListenerAccumulation`]: one (session, topic) per `subscribe` call.
-    pub listeners: Vec<(SessionId, String)>,
+    /// [`Bug::ListenerAccumulation`]: one listener per `subscribe` call.
+    pub listeners: Vec<Listener>,
     /// [`Bug::IntervalLeak`]: monitors still running whose session has ended.
     pub monitors: usize,
     /// [`Bug::StateAfterDelete`]: sessions deleted but still held (each is a live session
@@ -106,12 +106,24 @@ pub(crate) struct BugState {
     pub last_alias: u64,
 }
 
+/// A listener on the global list of [`Bug::ListenerAccumulation`].
+#[derive(Debug)]
+pub(crate) struct Listener {
+    /// The session that subscribed.
+    pub session: SessionId,
+    /// What it listens for.
+    pub topic: String,
+    /// What its callback captured ([`super::ToolLimits::retained_bytes`]): held, never read,
+    /// as a leaked closure's context is.
+    pub _context: Box<[u8]>,
+}
+
 impl BugState {
     /// Whether `session` has a listener for `topic` on the global list.
     pub(crate) fn listens(&self, session: &SessionId, topic: &str) -> bool {
         self.listeners
             .iter()
-            .any(|(owner, listened)| owner == session && listened == topic)
+            .any(|listener| listener.session == *session && listener.topic == topic)
     }
 }
 

@@ -27,11 +27,16 @@ pub struct ToolLimits {
     pub max_progress_bytes: usize,
     /// The largest `delay_ms` of `stream` and `interval_ms` of `monitor`.
     pub max_delay: Millis,
+    /// What each cached content, each listener and each monitor holds beyond its own few
+    /// bytes, as a real server's document, closure context or buffer would: 0 in process,
+    /// where the oracles read the counts; `serve` makes it 256 KiB, so that a leak of any of
+    /// them shows from outside, in the process's memory.
+    pub retained_bytes: usize,
 }
 
 impl Default for ToolLimits {
     /// 64 cache entries, 1 KiB keys, 16 listeners, 4 monitors, 1000 events of at most 64 KiB,
-    /// delays up to 60 s.
+    /// delays up to 60 s, nothing retained beyond the objects themselves.
     fn default() -> Self {
         Self {
             cache_capacity: 64,
@@ -41,6 +46,7 @@ impl Default for ToolLimits {
             max_events: 1000,
             max_progress_bytes: 64 << 10,
             max_delay: Millis(60_000),
+            retained_bytes: 0,
         }
     }
 }

@@ -63,7 +63,7 @@ async fn call(
             Ok(initialize_result(version))
         }
         "ping" => Ok(json!({})),
-        "tools/list" => Ok(tools::list()),
+        "tools/list" => Ok(tools::list(&shared.config.tools)),
         "tools/call" => tools::call(shared, id, stream, request).await,
         _ => Err(RpcError::method_not_found().into()),
     }

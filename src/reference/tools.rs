@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::bug::Bug;
+use super::bug::{Bug, Listener};
 use super::config::ToolLimits;
 use super::methods::Failure;
 use super::rpc::{self, Request, RpcError};
@@ -25,11 +25,15 @@ use crate::model::{SessionId, StreamNo};
 /// The `subscribe` topic that matches every key.
 const ANY_TOPIC: &str = "*";
 
-/// [`Bug::IntervalLeak`]: the scratch buffer each monitor's tick callback captures.
+/// [`Bug::IntervalLeak`]: the least scratch buffer each monitor's tick callback captures.
 const LEAKED_MONITOR_BYTES: usize = 4 << 10;
 
-pub(crate) fn list() -> Value {
-    let count = json!({ "type": "integer", "minimum": 0 });
+/// The tools, each `inputSchema` stating the bounds `limits` holds calls to.
+pub(crate) fn list(limits: &ToolLimits) -> Value {
+    let bounded = |maximum: u64| json!({ "type": "integer", "minimum": 0, "maximum": maximum });
+    let count = bounded(limits.max_events);
+    let size = bounded(limits.max_progress_bytes as u64);
+    let delay = bounded(limits.max_delay.0);
     json!({ "tools": [
         {
             "name": "echo",
@@ -45,7 +49,7 @@ pub(crate) fn list() -> Value {
             "description": "Sends `count` progress notifications carrying `size` filler bytes, `delay_ms` apart, then its result.",
             "inputSchema": {
                 "type": "object",
-                "properties": { "count": count, "size": count, "delay_ms": count },
+                "properties": { "count": count, "size": size, "delay_ms": delay },
             },
         },
         {
@@ -70,7 +74,7 @@ pub(crate) fn list() -> Value {
             "description": "Sends `count` log notifications on the session's standalone stream, `interval_ms` apart.",
             "inputSchema": {
                 "type": "object",
-                "properties": { "count": count, "interval_ms": count },
+                "properties": { "count": count, "interval_ms": delay },
             },
         },
     ]})
@@ -167,7 +171,8 @@ async fn fetch_cached(
         match cached {
             Some(content) => (true, content, false),
             None => {
-                let content = format!("content of {key}");
+                let mut content = format!("content of {key}");
+                content.extend(std::iter::repeat_n('.', limits.retained_bytes));
                 if global {
                     bugs.cache.insert(key.to_owned(), content.clone());
                 } else {
@@ -199,7 +204,12 @@ fn subscribe(
     let mut state = shared.lock();
     let (session, bugs) = state.session_and_bugs(&id).ok_or(Gone)?;
     if shared.config.bug == Some(Bug::ListenerAccumulation) {
-        bugs.listeners.push((id, topic.to_owned()));
+        bugs.listeners.push(Listener {
+            session: id,
+            topic: topic.to_owned(),
+            // Written, not zeroed: zeroed pages of a large allocation are not resident.
+            _context: vec![0xA5u8; limits.retained_bytes].into_boxed_slice(),
+        });
         return Ok(text_result(&format!("subscribed to {topic}")));
     }
     if session.listeners.contains(topic) {
@@ -236,7 +246,8 @@ fn monitor(
         state.ended_signal(&id).ok_or(Gone)?
     };
     if shared.config.bug == Some(Bug::IntervalLeak) {
-        let task = run_leaky_monitor(Arc::clone(shared), id, count, interval);
+        let scratch = LEAKED_MONITOR_BYTES.max(limits.retained_bytes);
+        let task = run_leaky_monitor(Arc::clone(shared), id, count, interval, scratch);
         spawn_in_session(shared, TaskKind::Monitor, shared.stopped.clone(), task);
     } else {
         let task = run_monitor(Arc::clone(shared), id, count, interval);
@@ -267,8 +278,15 @@ async fn run_monitor(shared: Arc<Shared>, id: SessionId, count: u64, interval: u
 /// buffer. While its session lives it sends what [`run_monitor`] sends; once its session has
 /// ended nothing clears it: it ticks on at its interval (at least 1 ms) for good, its events
 /// going nowhere, and ends only with the server's stop signal.
-async fn run_leaky_monitor(shared: Arc<Shared>, id: SessionId, count: u64, interval: u64) {
-    let scratch = vec![0u8; LEAKED_MONITOR_BYTES];
+async fn run_leaky_monitor(
+    shared: Arc<Shared>,
+    id: SessionId,
+    count: u64,
+    interval: u64,
+    scratch_bytes: usize,
+) {
+    // Written, not zeroed: zeroed pages of a large allocation are not resident.
+    let scratch = vec![0xA5u8; scratch_bytes];
     let on_tick = move |tick| {
         std::hint::black_box(&scratch);
         monitor_note(tick, count)

@@ -29,6 +29,8 @@ pub struct Endpoint {
     pub allow_remote: bool,
     /// N of the resource probes that job 0 runs before fuzzing a server it started (0: none).
     pub probe_dose: u32,
+    /// The tools the probes call; empty: every tool the server lists.
+    pub probe_tools: Vec<String>,
 }
 
 /// Runs scenarios against one server behind a socket.
@@ -39,21 +41,15 @@ pub struct BlackBoxRunner {
     tools: ToolCatalog,
     /// N of the dose probes; 0 runs no probe.
     probe_dose: u32,
+    /// The tools the probes call; empty: every tool.
+    probe_tools: Vec<String>,
 }
 
 impl BlackBoxRunner {
     /// Connects to (or starts) the server and learns its tools. Errors are one line.
+    /// The endpoint's `probe_dose` and `probe_tools` say which resource probes it runs (when
+    /// the suite started the server and can read its process group).
     pub fn connect(endpoint: &Endpoint, policy: Policy) -> Result<Self, RunnerError> {
-        Self::connect_probing(endpoint, policy, 0)
-    }
-
-    /// [`BlackBoxRunner::connect`], with resource probes of dose `probe_dose` (0: none) when
-    /// the suite started the server and can read its process group.
-    pub fn connect_probing(
-        endpoint: &Endpoint,
-        policy: Policy,
-        probe_dose: u32,
-    ) -> Result<Self, RunnerError> {
         let runtime = Builder::new_current_thread()
             .enable_all()
             .build()
@@ -71,7 +67,8 @@ impl BlackBoxRunner {
             target,
             policy,
             tools: ToolCatalog::builtin(),
-            probe_dose,
+            probe_dose: endpoint.probe_dose,
+            probe_tools: endpoint.probe_tools.clone(),
         };
         black_box.tools = black_box.discover_tools()?.in_real_time();
         Ok(black_box)
@@ -174,6 +171,7 @@ impl Runner for BlackBoxRunner {
             scenario,
             trace,
             findings,
+            probe: None,
         }
     }
 
@@ -190,7 +188,9 @@ impl Runner for BlackBoxRunner {
         if !prober.can_probe() {
             return Vec::new();
         }
-        let specs = self.runtime.block_on(prober.plan(self.probe_dose));
+        let specs = self
+            .runtime
+            .block_on(prober.plan(self.probe_dose, &self.probe_tools));
         specs.iter().map(ProbeSpec::to_bytes).collect()
     }
 
@@ -219,6 +219,7 @@ impl Runner for BlackBoxRunner {
             scenario: run.scenario,
             trace,
             findings,
+            probe: Some(run.probe),
         })
     }
 }

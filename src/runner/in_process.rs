@@ -70,6 +70,7 @@ impl InProcessRunner {
         };
         let findings = judge(&trace);
         Verdict {
+            probe: None,
             scenario,
             trace,
             findings,

@@ -22,7 +22,7 @@ pub use spec::{TargetSpec, TargetSpecError};
 use crate::adapter::HttpError;
 use crate::oracle::Finding;
 use crate::scenario::Scenario;
-use crate::trace::Trace;
+use crate::trace::{ProbeTrace, Trace};
 
 /// What one scenario run gave.
 #[derive(Debug)]
@@ -33,6 +33,8 @@ pub struct Verdict {
     pub trace: Trace,
     /// What the oracles found in the trace (and, for a black box, the crashes of its server).
     pub findings: Vec<Finding>,
+    /// For a resource probe, its readings (`replay --verbose` prints them).
+    pub probe: Option<ProbeTrace>,
 }
 
 /// Something that runs scenario bytes against a target and judges the trace.

@@ -56,6 +56,7 @@ impl RunTarget {
                     let started_by_job_0 = Endpoint {
                         launch: None,
                         probe_dose: 0,
+                        probe_tools: Vec::new(),
                         ..endpoint.clone()
                     };
                     let until = std::time::Instant::now() + launch.start_deadline;
@@ -69,11 +70,7 @@ impl RunTarget {
                         }
                     }
                 }
-                _ => Box::new(BlackBoxRunner::connect_probing(
-                    endpoint,
-                    policy,
-                    endpoint.probe_dose,
-                )?),
+                _ => Box::new(BlackBoxRunner::connect(endpoint, policy)?),
             },
         })
     }
@@ -86,6 +83,7 @@ impl RunTarget {
                 launch: None,
                 allow_remote: false,
                 probe_dose: 0,
+                probe_tools: Vec::new(),
             }));
         }
         name.parse().map(RunTarget::InProcess)
