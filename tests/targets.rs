@@ -362,17 +362,34 @@ fn probe(name: &str, command: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec
 fn resource_bugs(target: &str, extra: &[&str]) {
     install(target);
     let command = format!("exec targets/{target}/start.sh");
-    let cases: [(&str, &str, &str, &str); 5] = [
-        ("unbounded-cache", "lookup", "leak", "grows-with-dose"),
-        ("listener-accumulation", "watch", "leak", "grows-with-dose"),
-        ("interval-leak", "monitor", "leak", "grows-with-dose"),
+    // The server's own 8 MiB byte cap also bounds what an unread or abandoned stream costs:
+    // the stream bugs are shown at full strength with the cap raised to 1 GiB.
+    let uncapped = [("MAX_STREAM_BYTES", "1073741824")];
+    let cases: [(&str, &str, &str, &str, &[(&str, &str)]); 6] = [
+        ("unbounded-cache", "lookup", "leak", "grows-with-dose", &[]),
+        (
+            "listener-accumulation",
+            "watch",
+            "leak",
+            "grows-with-dose",
+            &[],
+        ),
+        ("interval-leak", "monitor", "leak", "grows-with-dose", &[]),
         (
             "no-backpressure",
             "stream",
             "backpressure",
             "held-while-unread",
+            &uncapped,
         ),
-        ("no-byte-cap", "stream", "byte-cap", "over-cap"),
+        (
+            "no-abort-cleanup",
+            "stream",
+            "cancel-cleanup",
+            "work-after-close",
+            &uncapped,
+        ),
+        ("no-byte-cap", "stream", "byte-cap", "over-cap", &[]),
     ];
     // The server's cap counts notification bytes; the SSE framing adds a little.
     let mut with_cap = extra.to_vec();
@@ -384,10 +401,12 @@ fn resource_bugs(target: &str, extra: &[&str]) {
         &with_cap,
     );
     assert!(clean.is_empty(), "{target} BUG=none: {clean:?}");
-    for (bug, tool, oracle, kind) in cases {
+    for (bug, tool, oracle, kind, env) in cases {
         let mut args = with_cap.clone();
         args.extend(["--probe-tools", tool]);
-        let found = probe(&format!("{target}-{bug}"), &command, &[("BUG", bug)], &args);
+        let mut env = env.to_vec();
+        env.push(("BUG", bug));
+        let found = probe(&format!("{target}-{bug}"), &command, &env, &args);
         assert!(
             found.contains(&(oracle.to_owned(), kind.to_owned())),
             "{target} BUG={bug}: {oracle}/{kind} not found: {found:?}"

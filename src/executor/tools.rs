@@ -253,18 +253,27 @@ struct Filler<'a> {
     builtin: &'a Value,
 }
 
-impl Filler<'_> {
-    /// An object with every property the schema lists, required or not: an optional one left
-    /// out gets the server's default, which may be anything (server-everything's
-    /// `trigger-long-running-operation` takes 10 s by default).
+/// Walks a JSON Schema to a value: an object gets every property it lists (required or not:
+/// an optional one left out gets the server's default, which may be anything, such as
+/// server-everything's `trigger-long-running-operation` taking 10 s), a `const` its value, a
+/// combinator its first branch, an array [`SchemaWalk::items`] items, nesting stops at
+/// [`MAX_DEPTH`]. What each generator chooses is the leaves.
+trait SchemaWalk {
+    /// The `enum` member to send.
+    fn choose(&mut self, choices: &[Value]) -> Option<Value>;
+    /// A value of scalar type `kind` (`string`, `integer`, `number`, `boolean`; anything else
+    /// is sent as a string) for property `name`.
+    fn scalar(&mut self, kind: &str, name: &str, schema: &Value) -> Value;
+    /// How many items an array gets (given its `minItems`, if any).
+    fn items(&self, min_items: Option<u64>) -> u64;
+
     fn object(&mut self, schema: &Value, depth: usize) -> Value {
         let mut object = Map::new();
-        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-            return Value::Object(object);
-        };
-        for (name, property) in properties {
-            if let Some(value) = self.value(name, property, depth + 1) {
-                object.insert(name.clone(), value);
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (name, property) in properties {
+                if let Some(value) = self.value(name, property, depth + 1) {
+                    object.insert(name.clone(), value);
+                }
             }
         }
         Value::Object(object)
@@ -278,9 +287,7 @@ impl Filler<'_> {
             return Some(constant.clone());
         }
         if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
-            return choices
-                .get(selector(self.call) % choices.len().max(1))
-                .cloned();
+            return self.choose(choices);
         }
         for combinator in ["anyOf", "oneOf", "allOf"] {
             if let Some(first) = schema
@@ -291,30 +298,66 @@ impl Filler<'_> {
                 return self.value(name, first, depth + 1);
             }
         }
-        let known = self.builtin.get(name);
-        match schema_type(schema) {
-            "string" => Some(Value::String(self.string(name, schema, known))),
-            "integer" => Some(json!(self.number(schema, known))),
-            "number" => Some(json!(self.number(schema, known) as f64)),
-            "boolean" => Some(Value::Bool(selector(self.call).is_multiple_of(2))),
+        Some(match schema_type(schema) {
             "array" => {
-                let wanted = schema
-                    .get("minItems")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1)
-                    .min(2);
+                let wanted = self.items(schema.get("minItems").and_then(Value::as_u64));
                 let items = schema
                     .get("items")
                     .cloned()
                     .unwrap_or(json!({ "type": "string" }));
                 let values = (0..wanted).filter_map(|_| self.value(name, &items, depth + 1));
-                Some(Value::Array(values.collect()))
+                Value::Array(values.collect())
             }
-            "object" => Some(self.object(schema, depth)),
-            _ => Some(Value::String(self.string(name, schema, known))),
+            "object" => self.object(schema, depth),
+            kind => self.scalar(kind, name, schema),
+        })
+    }
+}
+
+/// A schema's integer bounds: `minimum` (or just above `exclusiveMinimum`) and `maximum` (or
+/// just below `exclusiveMaximum`).
+fn integer_bounds(schema: &Value) -> (Option<i64>, Option<i64>) {
+    let bound = |key: &str, exclusive: &str, step: i64| {
+        schema
+            .get(key)
+            .and_then(Value::as_f64)
+            .map(|b| b.ceil() as i64)
+            .or_else(|| {
+                schema
+                    .get(exclusive)
+                    .and_then(Value::as_f64)
+                    .map(|b| b.floor() as i64 + step)
+            })
+    };
+    (
+        bound("minimum", "exclusiveMinimum", 1),
+        bound("maximum", "exclusiveMaximum", -1),
+    )
+}
+
+impl SchemaWalk for Filler<'_> {
+    fn choose(&mut self, choices: &[Value]) -> Option<Value> {
+        choices
+            .get(selector(self.call) % choices.len().max(1))
+            .cloned()
+    }
+
+    fn scalar(&mut self, kind: &str, name: &str, schema: &Value) -> Value {
+        let known = self.builtin.get(name);
+        match kind {
+            "integer" => json!(self.number(schema, known)),
+            "number" => json!(self.number(schema, known) as f64),
+            "boolean" => Value::Bool(selector(self.call).is_multiple_of(2)),
+            _ => Value::String(self.string(name, schema, known)),
         }
     }
 
+    fn items(&self, min_items: Option<u64>) -> u64 {
+        min_items.unwrap_or(1).min(2)
+    }
+}
+
+impl Filler<'_> {
     fn string(&mut self, name: &str, schema: &Value, known: Option<&Value>) -> String {
         if let Some(text) = known.and_then(Value::as_str) {
             return text.to_owned();
@@ -346,22 +389,9 @@ impl Filler<'_> {
         let wanted = known
             .and_then(Value::as_i64)
             .unwrap_or_else(|| (selector(self.call) as i64) % (SMALL_NUMBER + 1));
-        let bound = |key: &str, exclusive: &str, step: i64| {
-            schema
-                .get(key)
-                .and_then(Value::as_f64)
-                .map(|b| b.ceil() as i64)
-                .or_else(|| {
-                    schema
-                        .get(exclusive)
-                        .and_then(Value::as_f64)
-                        .map(|b| b.floor() as i64 + step)
-                })
-        };
-        let low = bound("minimum", "exclusiveMinimum", 1).unwrap_or(0);
-        let high = bound("maximum", "exclusiveMaximum", -1)
-            .unwrap_or(i64::MAX)
-            .max(low);
+        let (low, high) = integer_bounds(schema);
+        let low = low.unwrap_or(0);
+        let high = high.unwrap_or(i64::MAX).max(low);
         let cap = if known.is_some() {
             i64::MAX
         } else {
@@ -377,56 +407,16 @@ struct Pinned<'a> {
     fresh: &'a mut Fresh,
 }
 
-impl Pinned<'_> {
-    fn object(&mut self, schema: &Value, depth: usize) -> Value {
-        let mut object = Map::new();
-        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-            for (name, property) in properties {
-                if let Some(value) = self.value(name, property, depth + 1) {
-                    object.insert(name.clone(), value);
-                }
-            }
-        }
-        Value::Object(object)
+impl SchemaWalk for Pinned<'_> {
+    fn choose(&mut self, choices: &[Value]) -> Option<Value> {
+        choices.first().cloned()
     }
 
-    fn value(&mut self, name: &str, schema: &Value, depth: usize) -> Option<Value> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        if let Some(constant) = schema.get("const") {
-            return Some(constant.clone());
-        }
-        if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
-            return choices.first().cloned();
-        }
-        for combinator in ["anyOf", "oneOf", "allOf"] {
-            if let Some(first) = schema
-                .get(combinator)
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
-            {
-                return self.value(name, first, depth + 1);
-            }
-        }
-        Some(match schema_type(schema) {
+    fn scalar(&mut self, kind: &str, name: &str, schema: &Value) -> Value {
+        match kind {
             "integer" => json!(self.number(name, schema)),
             "number" => json!(self.number(name, schema) as f64),
             "boolean" => Value::Bool(false),
-            "array" => {
-                let items = schema
-                    .get("items")
-                    .cloned()
-                    .unwrap_or(json!({ "type": "string" }));
-                let wanted = schema
-                    .get("minItems")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1)
-                    .min(4);
-                let values = (0..wanted).filter_map(|_| self.value(name, &items, depth + 1));
-                Value::Array(values.collect())
-            }
-            "object" => self.object(schema, depth),
             _ => {
                 let fresh = format!("{name}-fresh-{}", self.fresh.next());
                 match schema.get("format").and_then(Value::as_str) {
@@ -435,25 +425,18 @@ impl Pinned<'_> {
                 }
                 .into()
             }
-        })
+        }
     }
 
+    fn items(&self, min_items: Option<u64>) -> u64 {
+        min_items.unwrap_or(1).min(4)
+    }
+}
+
+impl Pinned<'_> {
     /// The number this shape sends for property `name`, within the schema's bounds.
     fn number(&self, name: &str, schema: &Value) -> i64 {
-        let bound = |key: &str, exclusive: &str, step: i64| {
-            schema
-                .get(key)
-                .and_then(Value::as_f64)
-                .map(|b| b.ceil() as i64)
-                .or_else(|| {
-                    schema
-                        .get(exclusive)
-                        .and_then(Value::as_f64)
-                        .map(|b| b.floor() as i64 + step)
-                })
-        };
-        let low = bound("minimum", "exclusiveMinimum", 1);
-        let high = bound("maximum", "exclusiveMaximum", -1);
+        let (low, high) = integer_bounds(schema);
         let ceiling = match self.shape {
             Shape::Heavy => HEAVY_CEILING,
             Shape::Endless => ENDLESS_CEILING,

@@ -1,9 +1,10 @@
 //! Resource judgements from outside: pure functions of a [`ProbeTrace`], which holds only what
 //! /proc showed of the server's process group.
 //!
-//! - `leak/grows-with-dose`: a metric grows by at least its floor per unit of work at every
-//!   doubling of the dose (N → 2N → 4N after a warm-up). Warm-up, caches that fill once, and
-//!   a collector's noise do not scale with the dose; a leak does.
+//! - `leak/grows-with-dose`: a metric grows by at least its floor per unit of work over the
+//!   whole dose, and by at least half of it at every doubling (N → 2N → 4N after a warm-up).
+//!   Warm-up, caches that fill once, and a collector's noise do not scale with the dose; a leak
+//!   does.
 //! - `backpressure/held-while-unread`: a stream left unread makes the server hold more than
 //!   the high-water mark beyond what the same stream costs a reader that keeps up.
 //! - `cancel-cleanup/work-after-close`: after the client closed a stream, the server's CPU
@@ -95,8 +96,8 @@ pub(super) fn judge(probe: &ProbeTrace, policy: &Policy) -> Vec<Finding> {
     }
 }
 
-/// `grows-with-dose` if `metric` grows by at least its floor per unit over each of the three
-/// doublings (units 0→N, N→2N, 2N→4N).
+/// `grows-with-dose` if `metric` grows by at least its floor per unit over the 4N units, and
+/// by at least half of it per unit over each of the three doublings (0→N, N→2N, 2N→4N).
 fn grows_with_dose(
     tool: &str,
     unit: &str,
@@ -113,11 +114,15 @@ fn grows_with_dose(
         .windows(2)
         .map(|pair| pair[1].saturating_sub(pair[0]))
         .collect();
+    // Growth at every doubling (at least half the floor per unit in each, so that an
+    // allocator's timing, which shifts memory between two readings, cannot hide a leak), and
+    // the floor per unit over the whole dose.
     let every_doubling = growths
         .iter()
         .zip(units)
-        .all(|(&growth, units)| units > 0 && 2 * growth >= metric.floor_per_two_units * units);
-    if !every_doubling {
+        .all(|(&growth, units)| units > 0 && 4 * growth >= metric.floor_per_two_units * units);
+    let whole = readings[3].saturating_sub(readings[0]);
+    if !every_doubling || 2 * whole < metric.floor_per_two_units * 4 * u64::from(dose) {
         return None;
     }
     let per_unit: Vec<u64> = growths.iter().zip(units).map(|(g, u)| g / u).collect();
@@ -292,12 +297,29 @@ mod tests {
     }
 
     #[test]
+    fn a_leak_whose_memory_shifts_between_readings_is_still_caught() {
+        // Measured on a served fixture leaking 256 KiB per unit: 3.4 MB, then 0.9 MB, then
+        // 4.4 MB over 8, 8 and 16 units.
+        let points = [11_247_616, 14_659_584, 15_585_280, 20_033_536].map(rss);
+        let probe = ProbeTrace::Dose {
+            tool: "fetch_cached".to_owned(),
+            unit: "u",
+            dose: 8,
+            points,
+        };
+        let found = judge(&probe, &Policy::default());
+        assert_eq!(found[0].evidence["per_unit"], 274_560);
+    }
+
+    #[test]
     fn warm_up_noise_and_a_filled_cache_are_not_a_leak() {
         let policy = Policy::default();
         // Flat.
         assert!(judge(&dose([50 * MIB; 4]), &policy).is_empty());
         // One step (a cache that filled, an arena that grew once), then flat.
         assert!(judge(&dose([50 * MIB, 58 * MIB, 58 * MIB, 58 * MIB]), &policy).is_empty());
+        // Growth in the first and last doublings only (a step, a pause, a step).
+        assert!(judge(&dose([50 * MIB, 60 * MIB, 60 * MIB, 70 * MIB]), &policy).is_empty());
         // Collector noise: up and down by a few hundred KiB.
         assert!(judge(
             &dose([50 * MIB, 50 * MIB + 400_000, 50 * MIB - 100_000, 50 * MIB]),
