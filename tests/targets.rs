@@ -356,6 +356,16 @@ fn probe(name: &str, command: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec
     found
 }
 
+/// A `BUG` value, the tool it is in, the oracle and kind that must find it, and the server's
+/// environment for it.
+type BugCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Each resource bug of a leaky server, found from outside (HTTP and /proc, plus the Node
 /// inspector's heap for Node), by the probe of the tool it is in; the correct server, probed
 /// on every tool, shows none.
@@ -364,8 +374,8 @@ fn resource_bugs(target: &str, extra: &[&str]) {
     let command = format!("exec targets/{target}/start.sh");
     // The server's own 8 MiB byte cap also bounds what an unread or abandoned stream costs:
     // the stream bugs are shown at full strength with the cap raised to 1 GiB.
-    let uncapped = [("MAX_STREAM_BYTES", "1073741824")];
-    let cases: [(&str, &str, &str, &str, &[(&str, &str)]); 6] = [
+    const UNCAPPED: &[(&str, &str)] = &[("MAX_STREAM_BYTES", "1073741824")];
+    let cases: [BugCase; 6] = [
         ("unbounded-cache", "lookup", "leak", "grows-with-dose", &[]),
         (
             "listener-accumulation",
@@ -380,14 +390,14 @@ fn resource_bugs(target: &str, extra: &[&str]) {
             "stream",
             "backpressure",
             "held-while-unread",
-            &uncapped,
+            UNCAPPED,
         ),
         (
             "no-abort-cleanup",
             "stream",
             "cancel-cleanup",
             "work-after-close",
-            &uncapped,
+            UNCAPPED,
         ),
         ("no-byte-cap", "stream", "byte-cap", "over-cap", &[]),
     ];
