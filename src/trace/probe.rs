@@ -54,14 +54,3 @@ pub enum ProbeTrace {
         window_ms: u64,
     },
 }
-
-impl ProbeTrace {
-    /// The tool the probe called.
-    pub fn tool(&self) -> &str {
-        match self {
-            ProbeTrace::Dose { tool, .. }
-            | ProbeTrace::Unread { tool, .. }
-            | ProbeTrace::Abort { tool, .. } => tool,
-        }
-    }
-}
