@@ -34,7 +34,8 @@
 //! - [`chunking`]: deterministic ways to split a byte stream into chunks.
 //! - [`sse`]: the reference event-stream decoder and safe encoder that every oracle and model
 //!   speaks through.
-//! - [`alloc`]: the counting allocator (whole process, and per thread).
+//! - [`alloc`]: the counting allocator (per thread, each block charged to the client or the
+//!   server side).
 
 #![warn(missing_docs, unreachable_pub)]
 

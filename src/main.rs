@@ -18,6 +18,11 @@ use mcp_transport_fuzz::oracle::Oracle;
 use mcp_transport_fuzz::runner::{Endpoint, PolicyLimits, RunTarget, TargetSpec};
 use mcp_transport_fuzz::sse::Limits;
 
+/// In process, every job runs on its own thread, and the counting allocator charges what the
+/// target holds there to the server side: `run` judges heap growth as the fuzz targets do.
+#[global_allocator]
+static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::alloc::Counting;
+
 #[derive(Parser)]
 #[command(
     version,

@@ -14,6 +14,7 @@ mod cli;
 mod corpus_replay;
 #[cfg(feature = "peers")]
 mod deviations;
+mod heap;
 mod known_findings;
 mod layers;
 mod reference_bugs;

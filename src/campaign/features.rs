@@ -4,7 +4,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::mem::discriminant;
 
-use crate::trace::{Checkpoint, Trace};
+use crate::trace::{Checkpoint, Purpose, Trace};
 
 /// The features of `trace`, deduplicated and sorted.
 pub fn features(trace: &Trace) -> Vec<u64> {
@@ -32,6 +32,24 @@ pub fn features(trace: &Trace) -> Vec<u64> {
             bucket(stream.events.len() as u64),
             stream.decode_error.is_some(),
         )));
+        // Per tool and argument shape, how big, how many events and how long: an input whose
+        // call made a bigger, longer or slower response than any before is kept, so the
+        // campaign learns which arguments make each tool work and mutates around them.
+        let exchange = &trace.exchanges[stream.exchange];
+        if let Purpose::Call { tool } = &exchange.purpose {
+            let lasted = stream
+                .end
+                .as_ref()
+                .map_or(0, |end| end.at().0.saturating_sub(exchange.sent_at.0));
+            out.push(hash((
+                5u8,
+                tool,
+                exchange.rungs,
+                bucket(stream.bytes),
+                bucket(stream.events.len() as u64),
+                bucket(lasted),
+            )));
+        }
         for event in &stream.events {
             out.push(hash((
                 3u8,

@@ -26,15 +26,16 @@ use tokio::time::{sleep, timeout, Instant};
 use self::reading::{AfterRead, OpenBody, ReadPlan};
 use self::requests::{Headers, MCP_SESSION_ID};
 use self::tools::Fresh;
-pub use self::tools::{Shape, Tool, ToolCatalog, ENDLESS_CEILING, HEAVY_CEILING};
+pub use self::tools::{Shape, Tool, ToolCatalog, ENDLESS_CEILING, HEAVY_CEILING, LONG_STRING};
 use crate::adapter::{RequestBody, Target};
+use crate::alloc::{self, charged_to, on_side, Heap, Side};
 use crate::chunking::cut_cycling;
 use crate::model::Millis;
 use crate::scenario::{
     Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS,
 };
 use crate::trace::{
-    Checkpoint, CheckpointKind, Exchange, LastEventId, Outcome, Policy, Purpose, Resources,
+    Checkpoint, CheckpointKind, Exchange, LastEventId, Outcome, Policy, Purpose, Resources, Rungs,
     SessionHeader, SessionRecord, StreamEnd, StreamRecord, Trace, UploadRecord,
 };
 
@@ -54,6 +55,8 @@ pub struct Deadlines {
     pub wind_down: Duration,
     /// The longest a `Stall` op waits.
     pub max_stall: Duration,
+    /// How long a budgeted call may take ([`Rungs::budgeted`]) before the client cancels it.
+    pub budget: Duration,
 }
 
 impl Deadlines {
@@ -68,6 +71,7 @@ impl Deadlines {
             settle: Duration::from_millis(10),
             wind_down: Duration::from_secs(5),
             max_stall: Duration::MAX,
+            budget: Duration::from_millis(duration),
         }
     }
 
@@ -75,7 +79,8 @@ impl Deadlines {
     /// milliseconds unless the target is slow. A read gives up after 10 ms without data, a
     /// stall lasts at most 20 ms (on loopback, long enough for a server to fill the socket
     /// buffers of a reader that stopped), and a request stream gets 2 s to end (black-box tool
-    /// calls are paced to end well before, see [`ToolCatalog::in_real_time`]).
+    /// calls are paced to end well before, see [`ToolCatalog::in_real_time`]); a budgeted call
+    /// gets 100 ms, enough for megabytes on loopback.
     pub fn real_time() -> Self {
         Self {
             head: Duration::from_secs(5),
@@ -84,6 +89,7 @@ impl Deadlines {
             settle: Duration::from_millis(2),
             wind_down: Duration::from_millis(10),
             max_stall: Duration::from_millis(20),
+            budget: Duration::from_millis(100),
         }
     }
 }
@@ -126,7 +132,10 @@ impl Executor {
         let trace = self.runtime.block_on(async {
             let mut target = make();
             let deadlines = Deadlines::virtual_time(&policy);
-            let trace = execute(&mut target, scenario, policy, deadlines).await;
+            // The client's own work is charged to it, so that the server's heap is what the
+            // target holds (see `alloc`); the target's code runs inside `Side::Server` polls.
+            let run = Box::pin(execute(&mut target, scenario, policy, deadlines));
+            let trace = charged_to(Side::Client, run).await;
             drop(target);
             trace
         });
@@ -135,6 +144,10 @@ impl Executor {
         }
         trace
     }
+}
+
+fn millis(duration: Duration) -> Millis {
+    Millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn paused_runtime() -> Runtime {
@@ -191,6 +204,7 @@ pub async fn execute_with_tools(
         fresh: tools.fresh(),
         tools,
         step: 0,
+        heap_origin: alloc::server_heap(),
     };
     run.checkpoint(CheckpointKind::Baseline);
     for (step, op) in scenario.ops.iter().enumerate() {
@@ -224,6 +238,9 @@ struct Run<'t> {
     fresh: Fresh,
     tools: &'t ToolCatalog,
     step: usize,
+    /// The server side's heap when the run began: readings are counted from it, so the same
+    /// scenario reads the same whatever the thread ran before.
+    heap_origin: Option<Heap>,
 }
 
 /// A request to send.
@@ -236,6 +253,7 @@ struct Send {
     upload: Option<Upload>,
     last_event_id: Option<LastEventId>,
     misstep: Option<Misstep>,
+    rungs: Rungs,
 }
 
 impl Send {
@@ -249,6 +267,7 @@ impl Send {
             upload: None,
             last_event_id: None,
             misstep: None,
+            rungs: Rungs::default(),
         }
     }
 }
@@ -379,10 +398,12 @@ impl Run<'_> {
         };
         let id = self.rpc_id();
         let canary = self.trace.sessions[session].canary.clone();
-        let (tool, arguments) = self.tools.arguments(call, &canary, &mut self.fresh);
-        let params = requests::call_params(&tool, arguments, id);
+        let arguments = self.tools.arguments(call, &canary, &mut self.fresh);
+        let params = requests::call_params(&arguments.tool, arguments.value, id);
+        let tool = arguments.tool;
         let mut send = Send::new(Method::POST, Purpose::Call { tool }, Some(slot));
         send.rpc_id = Some(id);
+        send.rungs = arguments.rungs;
         send.body = requests::rpc_request(id, "tools/call", params);
         send.upload = Some(upload.clone());
         let exchange = self.send_and_keep(send).await;
@@ -523,8 +544,12 @@ impl Run<'_> {
         let (body, upload) = upload(send.body, send.upload.as_ref());
         let request = requests::build(self.target.endpoint(), send.method.clone(), &headers, body);
         let sent_at = self.now();
-        let call = self.target.call(request);
-        let outcome = timeout(self.deadlines.head, call).await;
+        let call = on_side(Side::Server, || self.target.call(request));
+        let budget = send.rungs.budgeted().then_some(self.deadlines.budget);
+        let head = budget.map_or(self.deadlines.head, |budget| {
+            budget.min(self.deadlines.head)
+        });
+        let outcome = timeout(head, charged_to(Side::Server, call)).await;
         let exchange = self.trace.exchanges.len();
         let mut record = Exchange {
             step: self.step,
@@ -544,11 +569,11 @@ impl Run<'_> {
             upload,
             outcome: Outcome::TimedOut {
                 at: self.now(),
-                deadline: Millis(
-                    u64::try_from(self.deadlines.head.as_millis()).unwrap_or(u64::MAX),
-                ),
+                deadline: millis(head),
             },
             stream: None,
+            rungs: send.rungs,
+            budget: budget.map(millis),
         };
         match outcome {
             Err(_) => {}
@@ -602,13 +627,24 @@ impl Run<'_> {
         }
     }
 
+    /// What the server side allocated and still holds since the run began.
+    fn heap_since_origin(&self) -> Option<Heap> {
+        let (origin, now) = (self.heap_origin?, alloc::server_heap()?);
+        Some(Heap {
+            bytes: now.bytes - origin.bytes,
+            allocations: now.allocations - origin.allocations,
+        })
+    }
+
     fn checkpoint(&mut self, kind: CheckpointKind) {
+        let in_process = self.target.in_process();
         let resources = Resources {
-            runtime_tasks: self.target.in_process().then(|| {
+            runtime_tasks: in_process.then(|| {
                 tokio::runtime::Handle::current()
                     .metrics()
                     .num_alive_tasks()
             }),
+            heap: in_process.then(|| self.heap_since_origin()).flatten(),
             ..self.target.resources()
         };
         let live_sessions = self
@@ -627,14 +663,37 @@ impl Run<'_> {
         });
     }
 
+    /// Whether `stream` carried the JSON-RPC response to its own request.
+    fn answered(&self, stream: usize) -> bool {
+        let record = &self.trace.streams[stream];
+        let Some(id) = self.trace.exchanges[record.exchange].rpc_id else {
+            return false;
+        };
+        let of_request = |text: &str| {
+            serde_json::from_str::<Value>(text).is_ok_and(|message| {
+                message.get("id").and_then(Value::as_u64) == Some(id)
+                    && (message.get("result").is_some() || message.get("error").is_some())
+            })
+        };
+        if record.sse {
+            record.events.iter().any(|event| of_request(&event.data))
+        } else {
+            of_request(&record.text)
+        }
+    }
+
     async fn teardown(&mut self) {
         while let Some(body) = self.open.first() {
-            let purpose = &self.trace.exchanges[self.trace.streams[body.stream].exchange].purpose;
-            let request = !matches!(purpose, Purpose::OpenGet | Purpose::Resume);
-            let wait = if request {
-                self.deadlines.drain
-            } else {
-                self.deadlines.quiet
+            let exchange = &self.trace.exchanges[self.trace.streams[body.stream].exchange];
+            let request = !matches!(exchange.purpose, Purpose::OpenGet | Purpose::Resume);
+            let budget = exchange.budget;
+            let wait = match budget {
+                // What is left of the call's budget, counted from its request.
+                Some(budget) => Duration::from_millis(
+                    (exchange.sent_at.0 + budget.0).saturating_sub(self.now().0),
+                ),
+                None if request => self.deadlines.drain,
+                None => self.deadlines.quiet,
             };
             let plan = ReadPlan {
                 want: u64::MAX,
@@ -644,7 +703,10 @@ impl Run<'_> {
             if self.read_open(0, plan).await == AfterRead::Open {
                 let body = self.open.remove(0);
                 let at = self.now();
-                self.trace.streams[body.stream].end = Some(if request {
+                // A budgeted call still working is cancelled; one that already answered and
+                // kept its stream open was abandoned like any other.
+                let cancelled = budget.is_some() && !self.answered(body.stream);
+                self.trace.streams[body.stream].end = Some(if request && !cancelled {
                     StreamEnd::Abandoned { at }
                 } else {
                     StreamEnd::Dropped { at }

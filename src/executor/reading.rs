@@ -6,6 +6,7 @@ use http_body_util::BodyExt;
 use tokio::time::{timeout_at, Instant};
 
 use crate::adapter::ResponseBody;
+use crate::alloc::{charged_to, Side};
 use crate::model::Millis;
 use crate::sse::{Limits, RawBlock, RawDecoder, RawLine};
 use crate::trace::{
@@ -70,16 +71,17 @@ impl OpenBody {
         let mut got = 0u64;
         while got < plan.want {
             let deadline = (Instant::now() + plan.quiet).min(plan.until);
-            let frame = match timeout_at(deadline, self.body.frame()).await {
-                Err(_) => {
-                    record.observations.push(Observation::ReadStop {
-                        at: clock(),
-                        waited: true,
-                    });
-                    return AfterRead::Open;
-                }
-                Ok(frame) => frame,
-            };
+            let frame =
+                match timeout_at(deadline, charged_to(Side::Server, self.body.frame())).await {
+                    Err(_) => {
+                        record.observations.push(Observation::ReadStop {
+                            at: clock(),
+                            waited: true,
+                        });
+                        return AfterRead::Open;
+                    }
+                    Ok(frame) => frame,
+                };
             let at = clock();
             match frame {
                 None => {

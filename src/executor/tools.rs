@@ -12,12 +12,17 @@
 //!   injection and cross-session leaks show whichever argument the tool reflects;
 //! - a fresh-key fetch and a subscribe put a value never used before in every string, which is
 //!   what makes caches, listeners and timers keyed on arguments grow per call;
-//! - numbers come from the call's own numbers, clamped into the schema's bounds and kept small
-//!   (a `duration` of seconds must not hold a scenario for minutes).
+//! - every other leaf climbs a ladder of values as a schema fuzzer would, each rung chosen by
+//!   the call's own bytes ([`Rung`]): small values most of the time, then the schema's
+//!   boundaries (`minimum`, `maximum`, their exclusive forms, `minLength`, `maxLength`), powers
+//!   of two up to the maximum (or [`HEAVY_CEILING`] without one), long strings, and every
+//!   `enum` member. Arguments are never shrunk to bound time: a call off the small rung is
+//!   *budgeted* ([`Rungs::budgeted`]), and the client cancels it when its budget passes.
 
 use serde_json::{json, Map, Value};
 
 use crate::scenario::{CacheKey, ToolCall};
+use crate::trace::{Rung, Rungs};
 
 /// How deep nested object and array schemas are followed; deeper values are left out.
 const MAX_DEPTH: usize = 4;
@@ -142,20 +147,23 @@ impl ToolCatalog {
 
     /// The tool `call` goes to and its arguments; `canary` ends every untrusted text and
     /// `fresh` hands out values never used before in this scenario.
-    pub(super) fn arguments(
-        &self,
-        call: &ToolCall,
-        canary: &str,
-        fresh: &mut Fresh,
-    ) -> (String, Value) {
+    pub(super) fn arguments(&self, call: &ToolCall, canary: &str, fresh: &mut Fresh) -> Arguments {
         if let Some((index, shape)) = self.pinned {
             let tool = &self.tools[index];
             let mut pinned = Pinned { shape, fresh };
-            return (tool.name.clone(), pinned.object(&tool.input_schema, 0));
+            return Arguments {
+                tool: tool.name.clone(),
+                value: pinned.object(&tool.input_schema, 0),
+                rungs: Rungs::default(),
+            };
         }
         let (name, builtin) = builtin_arguments(call, canary, fresh, self.real_time);
         if self.tools.is_empty() {
-            return (name.to_owned(), builtin);
+            return Arguments {
+                tool: name.to_owned(),
+                value: builtin,
+                rungs: Rungs::default(),
+            };
         }
         let tool = self
             .tools
@@ -167,11 +175,33 @@ impl ToolCatalog {
             canary,
             fresh,
             builtin: &builtin,
+            entropy: entropy(call),
+            leaf: 0,
+            rungs: Rungs::default(),
         };
-        let arguments = filler.object(&tool.input_schema, 0);
-        (tool.name.clone(), arguments)
+        let value = filler.object(&tool.input_schema, 0);
+        Arguments {
+            tool: tool.name.clone(),
+            value,
+            rungs: filler.rungs,
+        }
     }
 }
+
+/// A call's tool, its arguments, and the rungs its leaves took.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Arguments {
+    /// The tool called.
+    pub tool: String,
+    /// Its `arguments` object.
+    pub value: Value,
+    /// The rungs of the ladder its leaves took (empty for built-in and pinned calls).
+    pub rungs: Rungs,
+}
+
+/// The length of a long string: big enough to strain a parser, a log or a cache entry, small
+/// enough to keep requests within any sane body limit.
+pub const LONG_STRING: usize = 64 << 10;
 
 /// Values that make each call's arguments fresh or repeated.
 #[derive(Debug, Default)]
@@ -244,6 +274,37 @@ fn selector(call: &ToolCall) -> usize {
     }
 }
 
+/// The bytes of `call` that choose its rungs, mixed into one number: a fuzzer that mutates
+/// the call moves its leaves along their ladders.
+fn entropy(call: &ToolCall) -> u64 {
+    match call {
+        ToolCall::Echo { text } => text.render().bytes().fold(0, |h, b| mix(h ^ u64::from(b))),
+        ToolCall::Stream {
+            count,
+            size,
+            delay_ms,
+        } => u64::from(*count) | u64::from(*size) << 8 | u64::from(*delay_ms) << 24,
+        ToolCall::FetchCached {
+            key: CacheKey::Repeat(n),
+        } => u64::from(*n % 4),
+        ToolCall::FetchCached {
+            key: CacheKey::Fresh,
+        }
+        | ToolCall::Subscribe => 0,
+        ToolCall::Monitor { count, interval_ms } => {
+            u64::from(*count) | u64::from(*interval_ms) << 8
+        }
+    }
+}
+
+/// A 64-bit mixer (splitmix64's finaliser): every input bit moves every output bit.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// Generates a value for a schema, in the spirit of one call.
 struct Filler<'a> {
     call: &'a ToolCall,
@@ -251,6 +312,12 @@ struct Filler<'a> {
     fresh: &'a mut Fresh,
     /// The built-in arguments: a property of the same name and type takes their value.
     builtin: &'a Value,
+    /// The call's [`entropy`].
+    entropy: u64,
+    /// Leaves generated so far: each leaf draws its own rung from the call's entropy.
+    leaf: u64,
+    /// The rungs taken.
+    rungs: Rungs,
 }
 
 /// Walks a JSON Schema to a value: an object gets every property it lists (required or not:
@@ -337,9 +404,11 @@ fn integer_bounds(schema: &Value) -> (Option<i64>, Option<i64>) {
 
 impl SchemaWalk for Filler<'_> {
     fn choose(&mut self, choices: &[Value]) -> Option<Value> {
-        choices
-            .get(selector(self.call) % choices.len().max(1))
-            .cloned()
+        let index = (self.draw() % choices.len().max(1) as u64) as usize;
+        if index > 0 {
+            self.rungs.add(Rung::OtherMember);
+        }
+        choices.get(index).cloned()
     }
 
     fn scalar(&mut self, kind: &str, name: &str, schema: &Value) -> Value {
@@ -347,7 +416,7 @@ impl SchemaWalk for Filler<'_> {
         match kind {
             "integer" => json!(self.number(schema, known)),
             "number" => json!(self.number(schema, known) as f64),
-            "boolean" => Value::Bool(selector(self.call).is_multiple_of(2)),
+            "boolean" => Value::Bool(self.draw().is_multiple_of(2)),
             _ => Value::String(self.string(name, schema, known)),
         }
     }
@@ -357,23 +426,70 @@ impl SchemaWalk for Filler<'_> {
     }
 }
 
+/// Of every [`LADDER_STEPS`] draws, how many take the small rung: three in four, so most calls
+/// stay quick and a campaign keeps its pace, while every boundary comes up within a few
+/// hundred calls (and the campaign keeps the inputs whose heavy calls showed something new).
+const SMALL_STEPS: u64 = 24;
+
+/// The rungs a draw picks from: [`SMALL_STEPS`] small, then minimum, above it, maximum,
+/// below it, and four powers of two (numbers); or minimum, maximum and long (strings).
+const LADDER_STEPS: u64 = SMALL_STEPS + 8;
+
 impl Filler<'_> {
+    /// The next leaf's draw from the call's entropy.
+    fn draw(&mut self) -> u64 {
+        self.leaf += 1;
+        mix(self.entropy ^ self.leaf.wrapping_mul(0xa076_1d64_78bd_642f))
+    }
+
     fn string(&mut self, name: &str, schema: &Value, known: Option<&Value>) -> String {
         if let Some(text) = known.and_then(Value::as_str) {
             return text.to_owned();
         }
-        let value = match self.call {
-            ToolCall::Echo { text } => format!("{}{}", text.render(), self.canary),
+        let (value, fresh) = match self.call {
+            ToolCall::Echo { text } => (format!("{}{}", text.render(), self.canary), false),
             ToolCall::FetchCached {
                 key: CacheKey::Fresh,
             }
-            | ToolCall::Subscribe => {
-                format!("{name}-fresh-{}", self.fresh.next())
-            }
+            | ToolCall::Subscribe => (format!("{name}-fresh-{}", self.fresh.next()), true),
             ToolCall::FetchCached {
                 key: CacheKey::Repeat(n),
-            } => format!("{name}-{}", n % 4),
-            ToolCall::Stream { .. } | ToolCall::Monitor { .. } => format!("{name}-1"),
+            } => (format!("{name}-{}", n % 4), false),
+            ToolCall::Stream { .. } | ToolCall::Monitor { .. } => (format!("{name}-1"), false),
+        };
+        if fresh {
+            self.rungs.add(Rung::Fresh);
+        }
+        let length = |key| schema.get(key).and_then(Value::as_u64).map(|n| n as usize);
+        let (min_length, max_length) = (length("minLength").unwrap_or(0), length("maxLength"));
+        // Untrusted text and fresh values keep their content (the canary, the new key); the
+        // others may be stretched to a boundary.
+        let wanted = if matches!(self.call, ToolCall::Echo { .. }) || fresh {
+            None
+        } else {
+            match self.draw() % LADDER_STEPS {
+                step if step < SMALL_STEPS + 2 => None,
+                step if step < SMALL_STEPS + 4 => Some((Rung::Minimum, min_length)),
+                step if step < SMALL_STEPS + 6 => max_length
+                    .map(|max| (Rung::Maximum, max.min(LONG_STRING)))
+                    .or(Some((Rung::Long, LONG_STRING))),
+                _ => Some((
+                    Rung::Long,
+                    LONG_STRING.min(max_length.unwrap_or(usize::MAX)),
+                )),
+            }
+        };
+        let value = match wanted {
+            Some((rung, length)) => {
+                self.rungs.add(rung);
+                fit(value, length, length)
+            }
+            None => {
+                if !fresh {
+                    self.rungs.add(Rung::Small);
+                }
+                fit(value, min_length, max_length.unwrap_or(usize::MAX))
+            }
         };
         match schema.get("format").and_then(Value::as_str) {
             // A closed loopback port: a tool that fetches it fails at once, and never leaves
@@ -383,22 +499,50 @@ impl Filler<'_> {
         }
     }
 
-    /// The built-in number of the same name if there is one, else a small one; clamped into
-    /// the schema's bounds.
-    fn number(&self, schema: &Value, known: Option<&Value>) -> i64 {
-        let wanted = known
-            .and_then(Value::as_i64)
-            .unwrap_or_else(|| (selector(self.call) as i64) % (SMALL_NUMBER + 1));
+    /// The built-in number of the same name if there is one, clamped into the schema's
+    /// bounds; else a rung of the ladder between the bounds (a maximum of [`HEAVY_CEILING`]
+    /// when the schema has none).
+    fn number(&mut self, schema: &Value, known: Option<&Value>) -> i64 {
         let (low, high) = integer_bounds(schema);
-        let low = low.unwrap_or(0);
-        let high = high.unwrap_or(i64::MAX).max(low);
-        let cap = if known.is_some() {
-            i64::MAX
-        } else {
-            low.saturating_add(SMALL_NUMBER)
+        let floor = low.unwrap_or(0);
+        if let Some(known) = known.and_then(Value::as_i64) {
+            return known.clamp(floor, high.unwrap_or(i64::MAX).max(floor));
+        }
+        let top = high.unwrap_or(HEAVY_CEILING.max(floor)).max(floor);
+        let draw = self.draw();
+        let (rung, value) = match draw % LADDER_STEPS {
+            step if step < SMALL_STEPS => (
+                Rung::Small,
+                floor.saturating_add((selector(self.call) as i64) % (SMALL_NUMBER + 1)),
+            ),
+            step if step == SMALL_STEPS => (Rung::Minimum, floor),
+            step if step == SMALL_STEPS + 1 => (Rung::AboveMinimum, floor.saturating_add(1)),
+            step if step == SMALL_STEPS + 2 => (Rung::Maximum, top),
+            step if step == SMALL_STEPS + 3 => (Rung::BelowMaximum, top.saturating_sub(1)),
+            _ => {
+                let bits = 64 - top.max(1).leading_zeros() as u64;
+                (Rung::PowerOfTwo, 1i64 << ((draw >> 8) % bits))
+            }
         };
-        wanted.clamp(low, high.min(cap))
+        self.rungs.add(rung);
+        value.clamp(floor, top)
     }
+}
+
+/// `value` cut or padded (with `.`) to between `min` and `max` bytes, on a character
+/// boundary.
+fn fit(mut value: String, min: usize, max: usize) -> String {
+    if value.len() > max {
+        let mut end = max;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        value.truncate(end);
+    }
+    if value.len() < min {
+        value.extend(std::iter::repeat_n('.', min - value.len()));
+    }
+    value
 }
 
 /// Generates the arguments of a pinned call ([`ToolCatalog::pinned`]).
@@ -577,22 +721,23 @@ mod tests {
         .expect("a catalog");
         let call = ToolCall::Subscribe;
         let heavy = catalog.pinned("stream", Shape::Heavy, 0).expect("a tool");
-        let (name, arguments) = heavy.arguments(&call, "C", &mut heavy.fresh());
+        let made = heavy.arguments(&call, "C", &mut heavy.fresh());
+        let (name, arguments) = (made.tool, made.value);
         assert_eq!(name, "stream");
         assert_eq!(
             arguments,
             json!({ "count": 4096, "size": 100, "delay_ms": 0, "intervalSeconds": 1000.0, "items": 4096 })
         );
         let endless = catalog.pinned("stream", Shape::Endless, 0).expect("a tool");
-        let (_, arguments) = endless.arguments(&call, "C", &mut endless.fresh());
+        let arguments = endless.arguments(&call, "C", &mut endless.fresh()).value;
         assert_eq!(
             arguments,
             json!({ "count": 16384, "size": 100, "delay_ms": 0, "intervalSeconds": 1000.0, "items": 16384 })
         );
         let echo = catalog.pinned("echo", Shape::Heavy, 7).expect("a tool");
         let mut fresh = echo.fresh();
-        let first = echo.arguments(&call, "C", &mut fresh).1;
-        let second = echo.arguments(&call, "C", &mut fresh).1;
+        let first = echo.arguments(&call, "C", &mut fresh).value;
+        let second = echo.arguments(&call, "C", &mut fresh).value;
         assert_eq!(first, json!({ "text": "text-fresh-8" }));
         assert_ne!(first, second, "every string is fresh");
         assert!(catalog.pinned("nope", Shape::Heavy, 0).is_none());
@@ -605,7 +750,8 @@ mod tests {
             size: 2000,
             delay_ms: 5,
         };
-        let (name, arguments) = ToolCatalog::builtin().arguments(&call, "C", &mut Fresh::default());
+        let made = ToolCatalog::builtin().arguments(&call, "C", &mut Fresh::default());
+        let (name, arguments) = (made.tool, made.value);
         assert_eq!(name, "stream");
         assert_eq!(
             arguments,
@@ -618,8 +764,8 @@ mod tests {
         let call = ToolCall::Echo {
             text: Untrusted(Vec::new()),
         };
-        let (name, arguments) =
-            everything_like().arguments(&call, "mcp-canary-0001x", &mut Fresh::default());
+        let made = everything_like().arguments(&call, "mcp-canary-0001x", &mut Fresh::default());
+        let (name, arguments) = (made.tool, made.value);
         assert_eq!(name, "echo");
         assert_eq!(arguments, json!({ "message": "mcp-canary-0001x" }));
     }
@@ -633,17 +779,17 @@ mod tests {
         };
         let first = catalog.arguments(&fresh_call, "C", &mut fresh);
         let second = catalog.arguments(&fresh_call, "C", &mut fresh);
-        assert_eq!(first.0, "lookup");
-        assert_ne!(first.1["key"], second.1["key"], "fresh keys differ");
+        assert_eq!(first.tool, "lookup");
+        assert_ne!(first.value["key"], second.value["key"], "fresh keys differ");
         let repeat = ToolCall::FetchCached {
             key: CacheKey::Repeat(2),
         };
         assert_eq!(
-            catalog.arguments(&repeat, "C", &mut fresh).1["key"],
+            catalog.arguments(&repeat, "C", &mut fresh).value["key"],
             json!("key-2")
         );
         assert_eq!(
-            catalog.arguments(&repeat, "C", &mut fresh).1["key"],
+            catalog.arguments(&repeat, "C", &mut fresh).value["key"],
             json!("key-2")
         );
     }
@@ -651,32 +797,39 @@ mod tests {
     #[test]
     fn numbers_enums_and_urls_stay_within_the_schema() {
         let catalog = everything_like();
-        let stream = ToolCall::Stream {
-            count: 0,
-            size: 1,
-            delay_ms: 1,
-        };
-        let (name, arguments) = catalog.arguments(&stream, "C", &mut Fresh::default());
-        assert_eq!(name, "trigger-long-running-operation");
-        assert!(
-            arguments["steps"]
-                .as_i64()
-                .is_some_and(|s| (1..=100).contains(&s)),
-            "{arguments}"
-        );
-        assert!(
-            arguments["duration"]
-                .as_f64()
-                .is_some_and(|d| d <= SMALL_NUMBER as f64),
-            "{arguments}"
-        );
-        let (_, lookup) = catalog.arguments(
-            &ToolCall::FetchCached {
-                key: CacheKey::Repeat(2),
-            },
-            "C",
-            &mut Fresh::default(),
-        );
+        for count in 0..=255 {
+            let stream = ToolCall::Stream {
+                count,
+                size: 1,
+                delay_ms: 1,
+            };
+            let made = catalog.arguments(&stream, "C", &mut Fresh::default());
+            let arguments = &made.value;
+            if made.tool != "trigger-long-running-operation" {
+                continue;
+            }
+            assert!(
+                arguments["steps"]
+                    .as_i64()
+                    .is_some_and(|s| (1..=100).contains(&s)),
+                "{arguments}"
+            );
+            assert!(
+                arguments["duration"]
+                    .as_f64()
+                    .is_some_and(|d| (0.0..=HEAVY_CEILING as f64).contains(&d)),
+                "{arguments}"
+            );
+        }
+        let lookup = catalog
+            .arguments(
+                &ToolCall::FetchCached {
+                    key: CacheKey::Repeat(2),
+                },
+                "C",
+                &mut Fresh::default(),
+            )
+            .value;
         assert!(
             ["fast", "slow"].contains(&lookup["mode"].as_str().unwrap_or_default()),
             "{lookup}"
@@ -691,6 +844,89 @@ mod tests {
             lookup["verbose"].is_boolean(),
             "optional properties are set too: {lookup}"
         );
+    }
+
+    /// Every value a sweep of 4096 calls generates for one tool's property `name` (not a
+    /// property of the built-in `stream`, whose value it would take).
+    fn sweep(schema: Value, name: &str) -> Vec<(Value, bool)> {
+        let catalog = ToolCatalog::from_tools_list(&json!({
+            "result": { "tools": [{ "name": "work", "inputSchema": { "type": "object",
+                "properties": { name: schema } } }] }
+        }))
+        .expect("a catalog");
+        (0..4096u32)
+            .map(|n| {
+                let call = ToolCall::Stream {
+                    count: n as u8,
+                    size: (n >> 8) as u16,
+                    delay_ms: 0,
+                };
+                let made = catalog.arguments(&call, "C", &mut Fresh::default());
+                (made.value[name].clone(), made.rungs.budgeted())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sweep_of_calls_climbs_every_rung_and_budgets_the_calls_off_the_small_one() {
+        let numbers = sweep(
+            json!({ "type": "integer", "exclusiveMinimum": 2, "maximum": 1000 }),
+            "amount",
+        );
+        let seen: Vec<i64> = numbers.iter().filter_map(|(v, _)| v.as_i64()).collect();
+        assert_eq!(seen.len(), numbers.len(), "every value an integer");
+        assert!(seen.iter().all(|n| (3..=1000).contains(n)), "within bounds");
+        for boundary in [3, 4, 999, 1000, 8, 16, 256, 512] {
+            assert!(seen.contains(&boundary), "{boundary} never sent");
+        }
+        let small = numbers.iter().filter(|(_, budgeted)| !budgeted).count();
+        assert!(
+            (numbers.len() * 7 / 10..numbers.len() * 8 / 10).contains(&small),
+            "three calls in four stay small and unbudgeted: {small}"
+        );
+        assert!(numbers
+            .iter()
+            .filter(|(v, _)| v.as_i64().is_some_and(|n| n > 4))
+            .all(|(_, budgeted)| *budgeted));
+
+        let unbounded = sweep(json!({ "type": "integer" }), "n");
+        assert!(unbounded.iter().any(|(v, _)| v == &json!(HEAVY_CEILING)));
+
+        let strings = sweep(
+            json!({ "type": "string", "minLength": 3, "maxLength": 100 }),
+            "name",
+        );
+        let lengths: Vec<usize> = strings
+            .iter()
+            .filter_map(|(v, _)| v.as_str().map(str::len))
+            .collect();
+        assert!(
+            lengths.iter().all(|n| (3..=100).contains(n)),
+            "within bounds"
+        );
+        assert!(lengths.contains(&3) && lengths.contains(&100));
+        let long = sweep(json!({ "type": "string" }), "text");
+        assert!(long
+            .iter()
+            .any(|(v, budgeted)| *budgeted && v.as_str().is_some_and(|s| s.len() == LONG_STRING)));
+
+        let members = sweep(json!({ "enum": ["a", "b", "c"] }), "mode");
+        for member in ["a", "b", "c"] {
+            assert!(
+                members.iter().any(|(v, _)| v == member),
+                "{member} never sent"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeated_call_repeats_its_arguments() {
+        let catalog = everything_like();
+        let call = ToolCall::FetchCached {
+            key: CacheKey::Repeat(1),
+        };
+        let first = catalog.arguments(&call, "C", &mut Fresh::default());
+        assert_eq!(first, catalog.arguments(&call, "C", &mut Fresh::default()));
     }
 
     #[test]

@@ -25,8 +25,10 @@ pub const RMCP_KNOWN: &[(Oracle, &str)] = &[
     (Oracle::Lifecycle, "foreign-origin-accepted"),
     // DELETE of an already deleted session gets 202, not 404.
     (Oracle::SessionCleanup, "deleted-id-accepted"),
-    // The event store never learns that a session ended.
+    // The event store never learns that a session ended: its events stay, and with them the
+    // memory they hold after every session ended (bounded by the store).
     (Oracle::SessionCleanup, "state-kept-after-delete"),
+    (Oracle::Leak, "heap-grew"),
     // Priming events share id `0` across a session's streams.
     (Oracle::IdUniqueness, "duplicate-id"),
     // Resuming from a priming event id replays it; the local cache can skip events.

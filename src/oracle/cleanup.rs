@@ -210,7 +210,8 @@ fn heap_grew(
 ) -> Option<Finding> {
     let (before, after) = (baseline.resources.heap?, teardown.resources.heap?);
     let tolerance = trace.policy.heap_tolerance;
-    if after.bytes <= before.bytes.saturating_add(tolerance) {
+    let growth = u64::try_from(after.bytes.saturating_sub(before.bytes)).unwrap_or(0);
+    if growth <= tolerance {
         return None;
     }
     let summary = format!(
@@ -331,7 +332,7 @@ mod tests {
         assert_eq!(kinds(&found), ["state-kept-after-delete"]);
     }
 
-    fn grown(listeners: usize, runtime_tasks: Option<usize>, heap: u64) -> Trace {
+    fn grown(listeners: usize, runtime_tasks: Option<usize>, heap: i64) -> Trace {
         let mut b = Build::new();
         let at = |listeners, tasks, bytes| Resources {
             listeners: Some(listeners),

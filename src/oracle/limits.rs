@@ -104,7 +104,7 @@ fn heap_grew(
     mark: u64,
 ) -> Option<Finding> {
     let (now, before) = (checkpoint.resources.heap?, previous.resources.heap?);
-    let growth = now.bytes.saturating_sub(before.bytes);
+    let growth = u64::try_from(now.bytes.saturating_sub(before.bytes)).unwrap_or(0);
     let readers = checkpoint.open_bodies.max(1) as u64;
     let allowed = mark
         .saturating_mul(readers)
@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(kinds(&found), ["over-cap"]);
     }
 
-    fn stalled(held: Option<usize>, heaps: [u64; 2]) -> Trace {
+    fn stalled(held: Option<usize>, heaps: [i64; 2]) -> Trace {
         let mut b = Build::new();
         b.trace.policy.high_water_bytes = Some(64 << 10);
         b.trace.policy.chunk_allowance = 4096;

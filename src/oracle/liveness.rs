@@ -8,7 +8,8 @@ use crate::trace::{Outcome, Purpose, StreamEnd, Trace};
 
 /// `liveness`: "any exchange with Outcome::TimedOut → `no-response`, Failed → `failed`"
 /// (critical), except a request whose upload the client aborted (over a socket that can only
-/// close the connection, so no response is the expected outcome); "any stream of a POST request (purpose Call/ListTools/Initialize) with end
+/// close the connection, so no response is the expected outcome) and a budgeted call the client
+/// gave up on before its head came (a cancel); "any stream of a POST request (purpose Call/ListTools/Initialize) with end
 /// Abandoned → `request-stream-never-ended`" (high); "any stream with end Failed →
 /// `stream-failed`" (medium).
 pub(super) fn check(trace: &Trace) -> Vec<Finding> {
@@ -17,6 +18,8 @@ pub(super) fn check(trace: &Trace) -> Vec<Finding> {
         let (kind, summary, evidence) = match &exchange.outcome {
             Outcome::Responded { .. } => continue,
             Outcome::Failed { .. } if exchange.upload.aborted => continue,
+            // The client gave up on a call it bounded in time: a cancel of its own.
+            Outcome::TimedOut { .. } if exchange.budget.is_some() => continue,
             Outcome::TimedOut { at, deadline } => (
                 "no-response",
                 format!(

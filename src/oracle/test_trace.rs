@@ -8,7 +8,7 @@ use crate::scenario::Version;
 use crate::trace::Resources;
 use crate::trace::{
     Checkpoint, CheckpointKind, EventRecord, Exchange, IdSource, LastEventId, Observation, Outcome,
-    Purpose, SessionHeader, SessionRecord, StreamEnd, StreamRecord, Trace, UploadRecord,
+    Purpose, Rungs, SessionHeader, SessionRecord, StreamEnd, StreamRecord, Trace, UploadRecord,
 };
 
 /// Builds a [`Trace`]; every request gets the next step and a clock 10 ms later.
@@ -104,6 +104,8 @@ impl Build {
                 session_id: None,
             },
             stream: None,
+            rungs: Rungs::default(),
+            budget: None,
         });
         index
     }

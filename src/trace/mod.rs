@@ -102,6 +102,54 @@ pub struct SessionRecord {
     pub deleted_by: Option<usize>,
 }
 
+/// Where a generated leaf value sits in its schema's range. Numbers and strings climb from
+/// small to long; the campaign learns per tool which rungs make big, long or slow responses
+/// (they are part of the features it keeps inputs for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rung {
+    /// A small number, or a short string of the call's own kind: quick work.
+    Small,
+    /// A value never used before (the growth of caches and listeners).
+    Fresh,
+    /// The schema's `minimum`, or a string of `minLength`.
+    Minimum,
+    /// One above the minimum.
+    AboveMinimum,
+    /// The schema's `maximum` (or `HEAVY_CEILING` without one), or a string of `maxLength`
+    /// (at most `LONG_STRING`).
+    Maximum,
+    /// One below the maximum.
+    BelowMaximum,
+    /// A power of two between the bounds.
+    PowerOfTwo,
+    /// A string of `LONG_STRING` bytes (within `maxLength`).
+    Long,
+    /// An `enum` member other than the first.
+    OtherMember,
+}
+
+/// A set of [`Rung`]s, as bits in the order of the enum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Rungs(pub u16);
+
+impl Rungs {
+    fn of(rung: Rung) -> Self {
+        Self(1 << rung as u16)
+    }
+
+    /// Adds `rung` to the set.
+    pub fn add(&mut self, rung: Rung) {
+        self.0 |= Self::of(rung).0;
+    }
+
+    /// Whether the client bounds the time of a call with these rungs: some leaf left the small
+    /// rung, so the call may ask for any amount of work, and giving up on it at its budget is
+    /// a cancel, not a liveness failure.
+    pub fn budgeted(self) -> bool {
+        self.0 & !(Self::of(Rung::Small).0 | Self::of(Rung::Fresh).0) != 0
+    }
+}
+
 /// One request and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Exchange {
@@ -127,6 +175,12 @@ pub struct Exchange {
     pub outcome: Outcome,
     /// The response body's stream (index into [`Trace::streams`]), if a response came.
     pub stream: Option<usize>,
+    /// For a call with arguments generated from a schema, the rungs its leaves took.
+    pub rungs: Rungs,
+    /// How long the client lets this call take, if it bounds it ([`Rungs::budgeted`]): a call
+    /// still working when its budget passes is cancelled (its stream dropped, or its request
+    /// given up before a head came), which is part of the scenario, not a liveness failure.
+    pub budget: Option<Millis>,
 }
 
 /// Why a request was sent.

@@ -10,7 +10,8 @@ use crate::alloc::Heap;
 /// process); `rss_bytes` and `open_fds` from /proc (a process).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Resources {
-    /// The live heap of the executor's process (in process only), from the counting allocator.
+    /// What the server side holds on the executor's thread (in process only), from the
+    /// counting allocator: the client's own blocks, such as the trace, are not in it.
     pub heap: Option<Heap>,
     /// Tasks alive in the executor's runtime (every task of an in-process target).
     pub runtime_tasks: Option<usize>,
