@@ -10,6 +10,7 @@ static ALLOCATOR: mcp_transport_fuzz::alloc::Counting = mcp_transport_fuzz::allo
 mod support;
 
 mod black_box;
+mod budget;
 mod cli;
 mod corpus_replay;
 #[cfg(feature = "peers")]
