@@ -4,7 +4,7 @@
 # server process through /proc (VmRSS, utime+stime) around a dose of work, and stops the server.
 #
 # Usage: targets/leaky-check.sh [node] [py]        (default: both; install them first)
-# Env:   ONLY=bug1,bug2   run only these checks (default: all six)
+# Env:   ONLY=bug1,bug2   run only these checks (default: all seven)
 #        DOSE=64          N for the leak checks (warm-up N reps, then doses N, 2N, 4N)
 #        SETTLE=0.7       seconds to wait before each settled RSS reading
 #
@@ -22,6 +22,8 @@
 #     Both run with MAX_STREAM_BYTES=1 GiB, so the byte cap does not end the stream first.
 #   no-byte-cap            bytes of a stream {count 200, size 65536} read in full (13 MiB of
 #                          notifications), default MAX_STREAM_BYTES (8 MiB)
+#   abort-handle-leak      open descriptors other than sockets, after 8 streams {count 20000,
+#                          size 65536} that curl gave up on (--max-time 0.5), minus before them
 # All traffic goes to 127.0.0.1; every wait and loop is bounded; the server is stopped (TERM, then
 # KILL) after each check and on exit. Prints a table; exit status 0 if every check came out as
 # expected (bug visible, BUG=none clean), 1 otherwise.
@@ -30,7 +32,7 @@ cd "$(dirname "$0")"
 
 SERVERS=("$@")
 [[ ${#SERVERS[@]} -gt 0 ]] || SERVERS=(node py)
-ALL_BUGS=(unbounded-cache listener-accumulation interval-leak no-backpressure no-abort-cleanup no-byte-cap)
+ALL_BUGS=(unbounded-cache listener-accumulation interval-leak no-backpressure no-abort-cleanup no-byte-cap abort-handle-leak)
 IFS=, read -r -a BUGS <<<"${ONLY:-$(IFS=,; echo "${ALL_BUGS[*]}")}"
 export SETTLE="${SETTLE:-0.7}"
 DOSE="${DOSE:-64}"
@@ -191,6 +193,11 @@ def cmd_cpu_window(pid, seconds):
     t1, w1 = cpu_ticks(pid), time.monotonic()
     print((t1 - t0) * 1000 // hz, round((w1 - w0) * 1000))
 
+def cmd_files(pid):
+    # Open descriptors of the process that are not sockets.
+    fds = os.listdir(f"/proc/{pid}/fd")
+    print(sum(1 for fd in fds if not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")))
+
 def cmd_stream_summary(path):
     """Summarises a stream response body saved by curl: notifications, bytes, isError."""
     data = open(path, "rb").read()
@@ -273,10 +280,28 @@ check_bytes() {
     echo "KiB of stream body|$((bytes/1024))|$notes notifications, isError $iserr"
 }
 
+check_handles() {
+    local sid before after
+    sid=$(client init "$PORT") || return 1
+    sleep 0.3
+    before=$(client files "$SERVER_PID") || return 1
+    for _ in $(seq 8); do
+        curl -s -N -o /dev/null --limit-rate 20k --max-time 0.5 \
+            -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+            -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-06-18' \
+            -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"stream","arguments":{"count":20000,"size":65536}}}' \
+            "http://127.0.0.1:$PORT/mcp" || true
+    done
+    sleep 1
+    after=$(client files "$SERVER_PID") || return 1
+    client delete "$PORT" "$sid" || return 1
+    echo "descriptors (not sockets) gained over 8 aborted streams|$((after - before))|$before before, $after after"
+}
+
 run_check() { # server bug-mode check-name
     local server=$1 mode=$2 check=$3 env=()
     case $check in
-        no-backpressure | no-abort-cleanup) env=(MAX_STREAM_BYTES=1073741824) ;;
+        no-backpressure | no-abort-cleanup | abort-handle-leak) env=(MAX_STREAM_BYTES=1073741824) ;;
     esac
     start_server "$server" "$mode" "${env[@]}" || { echo "?|NA|server did not start"; return; }
     case $check in
@@ -286,6 +311,7 @@ run_check() { # server bug-mode check-name
         no-backpressure) check_unread ;;
         no-abort-cleanup) check_abort ;;
         no-byte-cap) check_bytes ;;
+        abort-handle-leak) check_handles ;;
     esac || echo "?|NA|check failed; server stderr: $(tail -n 1 "$work/err")"
     stop_server
 }
@@ -300,6 +326,7 @@ expected() {
         no-backpressure) ((bug >= 4 * none && bug - none >= 32768)) ;;    # 125 MiB written vs ~1 MiB
         no-abort-cleanup) ((bug >= 300 && none <= 50)) ;;                # busy vs idle
         no-byte-cap) ((bug > 8192 && none <= 8192)) ;;                    # 8 MiB cap
+        abort-handle-leak) ((bug >= 8 && none <= 0)) ;;                   # one handle per abort
     esac
 }
 

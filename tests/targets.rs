@@ -375,7 +375,7 @@ fn resource_bugs(target: &str, extra: &[&str]) {
     // The server's own 8 MiB byte cap also bounds what an unread or abandoned stream costs:
     // the stream bugs are shown at full strength with the cap raised to 1 GiB.
     const UNCAPPED: &[(&str, &str)] = &[("MAX_STREAM_BYTES", "1073741824")];
-    let cases: [BugCase; 6] = [
+    let cases: [BugCase; 7] = [
         ("unbounded-cache", "lookup", "leak", "grows-with-dose", &[]),
         (
             "listener-accumulation",
@@ -400,6 +400,14 @@ fn resource_bugs(target: &str, extra: &[&str]) {
             UNCAPPED,
         ),
         ("no-byte-cap", "stream", "byte-cap", "over-cap", &[]),
+        // A handle left open by every aborted stream: descriptors that grow with the aborts.
+        (
+            "abort-handle-leak",
+            "stream",
+            "leak",
+            "grows-with-dose",
+            UNCAPPED,
+        ),
     ];
     // The server's cap counts notification bytes; the SSE framing adds a little.
     let mut with_cap = extra.to_vec();

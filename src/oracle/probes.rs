@@ -9,6 +9,10 @@
 //!   the high-water mark beyond what the same stream costs a reader that keeps up.
 //! - `cancel-cleanup/work-after-close`: after the client closed a stream, the server's CPU
 //!   time keeps advancing by more than a quarter of the window.
+//! - `cancel-cleanup/descriptors-kept-after-close`: once quiet again after the closed stream
+//!   and its session's end, the server holds more descriptors (other than sockets) than before
+//!   the call. Memory is judged by the dose-response of aborted streams instead: one reading
+//!   of RSS after one abort is allocator noise.
 
 use serde_json::json;
 
@@ -87,11 +91,14 @@ pub(super) fn judge(probe: &ProbeTrace, policy: &Policy) -> Vec<Finding> {
         ProbeTrace::Abort {
             tool,
             read_bytes,
+            before,
+            settled,
             after_close,
             after_window,
             window_ms,
         } => work_after_close(tool, *read_bytes, after_close, after_window, *window_ms)
             .into_iter()
+            .chain(descriptors_kept_after_close(tool, before, settled))
             .collect(),
     }
 }
@@ -243,6 +250,42 @@ fn work_after_close(
         Oracle::CancelCleanup,
         Severity::Medium,
         "work-after-close",
+        summary,
+        evidence,
+        None,
+    ))
+}
+
+/// `descriptors-kept-after-close` if the server, quiet again after a closed stream and its
+/// session's end, holds more descriptors other than sockets than before the call: a file,
+/// pipe or timer the stopped work never released. Sockets are left out, as the client's own
+/// keep-alive connections come and go.
+fn descriptors_kept_after_close(
+    tool: &str,
+    before: &Resources,
+    settled: &Resources,
+) -> Option<Finding> {
+    let files = |r: &Resources| Some(r.open_fds?.saturating_sub(r.socket_fds.unwrap_or(0)));
+    let (held_before, held_after) = (files(before)?, files(settled)?);
+    if held_after <= held_before {
+        return None;
+    }
+    let summary = format!(
+        "after the client closed a stream of tool {tool} and its session ended, the server held \
+         {held_after} descriptors other than sockets, {} more than before the call",
+        held_after - held_before
+    );
+    let evidence = json!({
+        "tool": tool,
+        "descriptors_before": held_before,
+        "descriptors_after": held_after,
+        "sockets_before": before.socket_fds,
+        "sockets_after": settled.socket_fds,
+    });
+    Some(Finding::new(
+        Oracle::CancelCleanup,
+        Severity::Medium,
+        "descriptors-kept-after-close",
         summary,
         evidence,
         None,
@@ -427,6 +470,8 @@ mod tests {
         ProbeTrace::Abort {
             tool: "stream".to_owned(),
             read_bytes: 4096,
+            before: rss(MIB),
+            settled: rss(MIB),
             after_close: Resources {
                 cpu_ms: Some(1000),
                 ..Resources::default()
@@ -446,5 +491,30 @@ mod tests {
         assert_eq!(found[0].oracle, Oracle::CancelCleanup);
         assert!(judge(&abort(30), &Policy::default()).is_empty());
         assert!(judge(&abort(250), &Policy::default()).is_empty());
+    }
+
+    #[test]
+    fn a_descriptor_kept_after_the_close_is_caught_and_sockets_are_not() {
+        let with = |files: usize, sockets: usize| {
+            let mut probe = abort(0);
+            if let ProbeTrace::Abort { settled, .. } = &mut probe {
+                settled.open_fds = Some(files + sockets);
+                settled.socket_fds = Some(sockets);
+            }
+            judge(&probe, &Policy::default())
+        };
+        // Before: 20 descriptors, 4 of them sockets.
+        let found = with(17, 4);
+        assert_eq!(kinds_of(&found), ["descriptors-kept-after-close"]);
+        assert_eq!(found[0].evidence["descriptors_after"], 17);
+        assert!(with(16, 4).is_empty());
+        assert!(
+            with(16, 9).is_empty(),
+            "more sockets: the client's connections"
+        );
+    }
+
+    fn kinds_of(found: &[Finding]) -> Vec<&'static str> {
+        found.iter().map(|f| f.kind).collect()
     }
 }

@@ -8,7 +8,7 @@
 //!   warm-up;
 //! - [`ProbeKind::Unread`]: a heavy stream left unread, beside a control that reads it all;
 //! - [`ProbeKind::Abort`]: an endless stream ([`Shape::Endless`]) closed by the client after
-//!   4 KiB, and the CPU the server uses after that.
+//!   4 KiB, the CPU the server uses after that, and the descriptors it holds once quiet again.
 //!
 //! Each probe is a [`ProbeSpec`] (its reproducer, as JSON), runs through the executor with a
 //! catalog pinned to one tool ([`ToolCatalog::pinned`]), and yields a [`ProbeTrace`] that
@@ -44,10 +44,11 @@ const HEAVY_STREAM_BYTES: u64 = 256 << 10;
 
 /// The findings a probe can give, which `replay` recognises in a sidecar: those of its
 /// readings, and the byte cap of the stream its unread probe's control reads to the end.
-pub const PROBE_FINDINGS: [(Oracle, &str); 4] = [
+pub const PROBE_FINDINGS: [(Oracle, &str); 5] = [
     (Oracle::Leak, "grows-with-dose"),
     (Oracle::Backpressure, "held-while-unread"),
     (Oracle::CancelCleanup, "work-after-close"),
+    (Oracle::CancelCleanup, "descriptors-kept-after-close"),
     (Oracle::ByteCap, "over-cap"),
 ];
 
@@ -292,7 +293,9 @@ impl<'a> Prober<'a> {
         ops.push(Op::Stall {
             millis: HOLD.as_millis() as u16,
         });
+        let before = self.quiet_reading().await;
         let trace = self.unit(&spec.tool, Shape::Endless, &ops).await;
+        let settled = self.quiet_reading().await;
         let at = |kind| {
             trace
                 .checkpoints
@@ -304,6 +307,8 @@ impl<'a> Prober<'a> {
         let probe = ProbeTrace::Abort {
             tool: spec.tool.clone(),
             read_bytes: streamed(&trace),
+            before,
+            settled,
             after_close: at(CheckpointKind::AfterDrop),
             after_window: at(CheckpointKind::AfterStall),
             window_ms: HOLD.as_millis() as u64,

@@ -40,12 +40,17 @@ pub enum ProbeTrace {
         control_bytes: u64,
     },
     /// Cancel cleanup: a heavy stream read a little, then closed by the client; the group just
-    /// after the close and `window_ms` later.
+    /// after the close and `window_ms` later, and once quiet before the call and after the
+    /// session ended.
     Abort {
         /// The tool called.
         tool: String,
         /// Bytes read before the close.
         read_bytes: u64,
+        /// Before the call (the server quiet).
+        before: Resources,
+        /// After the window and the session's DELETE (the server quiet again).
+        settled: Resources,
         /// Right after the close.
         after_close: Resources,
         /// `window_ms` after that.

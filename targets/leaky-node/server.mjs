@@ -14,9 +14,13 @@
 //                       no-backpressure        stream produces regardless of whether the client reads
 //                       no-abort-cleanup       stream keeps producing after the client went away
 //                       no-byte-cap            stream ignores MAX_STREAM_BYTES
+//                       abort-handle-leak      stream leaves its audit log handle open when it
+//                                              stops early (the client gone, the byte cap)
 //   MAX_STREAM_BYTES  cap on the serialized notification bytes of one stream call (default 8 MiB)
 //   DEBUG             if "1", log every request to stderr
 import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { devNull } from 'node:os';
 import { EventEmitter } from 'node:events';
 import * as z from 'zod/v4';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -32,7 +36,8 @@ const BUGS = [
     'interval-leak',
     'no-backpressure',
     'no-abort-cleanup',
-    'no-byte-cap'
+    'no-byte-cap',
+    'abort-handle-leak'
 ];
 const BUG = process.env.BUG || 'none';
 const PORT = Number(process.env.PORT ?? '3004');
@@ -227,7 +232,11 @@ const getServer = session => {
             const res = entry?.res;
             const start = res ? deliveredBytes(res) : 0;
             const clientGone = () => extra.signal.aborted || (entry !== undefined && entry.closed);
+            // Every stream appends to an audit log, a file handle held for the call.
+            const audit = openSync(devNull, 'a');
+            const closeAudit = () => closeSync(audit);
             const stopped = i => {
+                if (BUG !== 'abort-handle-leak') closeAudit();
                 log('stream', extra.requestId, `stopped after ${i} of ${count}: signal aborted`, extra.signal.aborted, 'response closed', entry?.closed);
                 return {
                     isError: true,
@@ -252,6 +261,7 @@ const getServer = session => {
                           };
                 const bytes = Buffer.byteLength(JSON.stringify({ jsonrpc: '2.0', ...notification }));
                 if (BUG !== 'no-byte-cap' && sentBytes + bytes > MAX_STREAM_BYTES) {
+                    if (BUG !== 'abort-handle-leak') closeAudit();
                     return {
                         isError: true,
                         content: [
@@ -278,6 +288,7 @@ const getServer = session => {
                 }
 
                 await extra.sendNotification(notification);
+                writeSync(audit, `${i}\n`);
                 sentBytes += bytes;
 
                 if (delay_ms > 0 && i < count) {
@@ -289,6 +300,7 @@ const getServer = session => {
                 }
             }
             log('stream', extra.requestId, `sent ${count}: signal aborted`, extra.signal.aborted, 'response closed', entry?.closed);
+            closeAudit();
             return { content: [{ type: 'text', text: `sent ${count} notifications of ${size} bytes` }] };
         }
     );
