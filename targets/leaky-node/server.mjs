@@ -335,6 +335,17 @@ const trackResponses = (sessionId, body, res) => {
 };
 
 const app = createMcpExpressApp({ host: HOST });
+// The spec: servers MUST validate the Origin header and answer an invalid one with 403 (a
+// browser page must not reach a local server). createMcpExpressApp guards the Host header only.
+const ALLOWED_ORIGINS = new Set([`http://${HOST}:${PORT}`, `http://localhost:${PORT}`]);
+app.use((req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !ALLOWED_ORIGINS.has(origin)) {
+        res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Origin' }, id: null });
+        return;
+    }
+    next();
+});
 
 app.post('/mcp', async (req, res) => {
     const sessionId = req.headers['mcp-session-id'];
