@@ -47,13 +47,14 @@ enum Command {
         #[arg(value_enum)]
         what: ListWhat,
     },
-    /// Serve the reference server (or a fixture) on 127.0.0.1, in real time, until killed.
+    /// Serve an in-process target (the reference, a fixture, rmcp) on 127.0.0.1, in real time,
+    /// until killed.
     Serve(ServeArgs),
 }
 
 #[derive(Args)]
 struct ServeArgs {
-    /// `reference` or `fixture:NAME` (see `list targets`).
+    /// `reference`, `fixture:NAME` or `rmcp:VARIANT` (see `list targets`).
     #[arg(long, default_value = "reference")]
     target: TargetSpec,
     /// The port; 0 picks a free one (the `listening on` line says which).
@@ -75,14 +76,10 @@ struct TargetArgs {
     /// accepts connections, and restart it when it crashes.
     #[arg(long, value_name = "COMMAND", requires = "url")]
     cmd: Option<String>,
-    /// Where the started server's output goes.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "cmd",
-        default_value = "findings/server.log"
-    )]
-    server_log: PathBuf,
+    /// Where the started server's output goes (appended); by default a file of this run's
+    /// own, `findings/server-UNIXTIME-PID.log`.
+    #[arg(long, value_name = "FILE", requires = "cmd")]
+    server_log: Option<PathBuf>,
     /// Allow a --url that is not on loopback.
     #[arg(long, requires = "url")]
     allow_remote: bool,
@@ -112,6 +109,18 @@ struct TargetArgs {
     hardening: bool,
 }
 
+/// The server log of this run when none is given: named after the run (its start and the
+/// suite's process id), so that no two runs share one.
+fn run_log() -> PathBuf {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    PathBuf::from(format!(
+        "findings/server-{started}-{}.log",
+        std::process::id()
+    ))
+}
+
 impl TargetArgs {
     /// The target named, or `default` when none is.
     fn target(&self, default: Option<TargetSpec>) -> Result<Option<RunTarget>, Exit> {
@@ -122,7 +131,8 @@ impl TargetArgs {
                         .parse::<http::Uri>()
                         .map_err(|e| Exit::Usage(format!("--url {url:?}: {e}")))?
                         .port_u16();
-                    let mut launch = Launch::new(command.clone(), self.server_log.clone());
+                    let log = self.server_log.clone().unwrap_or_else(run_log);
+                    let mut launch = Launch::new(command.clone(), log);
                     launch.port = port;
                     if self.node_inspect {
                         let free = std::net::TcpListener::bind("127.0.0.1:0")
@@ -208,6 +218,15 @@ struct ReplayArgs {
     /// Also print each scenario and the evidence of every finding.
     #[arg(long, short)]
     verbose: bool,
+    /// Shrink each reproducer that still fails to a minimal scenario that still shows its
+    /// finding (the same oracle and kind), written beside it as a new reproducer; the original
+    /// is kept. Against a server in real time, each candidate gets 3 tries.
+    #[arg(long)]
+    minimize: bool,
+    /// Run each in-process reproducer again over a real socket, against its target served by
+    /// `serve` on a free loopback port, and say whether its finding shows there too.
+    #[arg(long)]
+    confirm: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -338,11 +357,16 @@ fn run(args: RunArgs) -> Result<(), Exit> {
 
 fn replay(args: &ReplayArgs, out: &mut impl io::Write) -> Result<(), Exit> {
     let target = args.target.target(None)?;
+    let options = replay::ReplayOptions {
+        verbose: args.verbose,
+        minimize: args.minimize,
+        confirm: args.confirm,
+    };
     replay::replay(
         &args.files,
         target.as_ref(),
         &args.target.limits(),
-        args.verbose,
+        options,
         out,
     )
 }

@@ -746,6 +746,8 @@ fn a_server_that_exits_or_never_listens_is_a_clear_error() {
         "{silent:?}"
     );
     assert!(silent.to_string().contains("starting"), "{silent}");
+    // Both servers wrote to one log: each error quotes its own server's lines only.
+    assert!(!silent.to_string().contains("no server on"), "{silent}");
 }
 
 #[test]

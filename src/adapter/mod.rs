@@ -22,6 +22,7 @@ pub use reference::{
     harness_config, harness_policy, policy_of, reference_target, resources_of, ENDPOINT,
     HARNESS_SEED,
 };
+pub(crate) use rmcp_sdk::rmcp_service;
 pub use rmcp_sdk::{rmcp_target, RmcpVariant};
 pub use socket::{HttpError, HttpTarget, Launch, ServerProcess};
 

@@ -498,10 +498,10 @@ mod tests {
     struct Quiet;
 
     impl Runner for Quiet {
-        fn run(&mut self, bytes: &[u8]) -> Verdict {
+        fn run_scenario(&mut self, scenario: Scenario) -> Verdict {
             Verdict {
                 probe: None,
-                scenario: Scenario::from_bytes(bytes),
+                scenario,
                 trace: Trace::default(),
                 findings: Vec::new(),
             }

@@ -1,24 +1,30 @@
-//! `serve`: the reference server, or one of its fixtures, on a loopback port in real time, so
-//! that the black-box target (`target::http`) can be tried and measured without Node or Python.
+//! `serve`: an in-process target (the reference, a fixture, rmcp) on a loopback port in real
+//! time, so that the black-box target can be tried and measured without Node or Python, and a
+//! finding made in process can be confirmed over a real socket (`replay --confirm`).
 
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use super::Exit;
-use crate::adapter::harness_config;
+use crate::adapter::{harness_config, rmcp_service};
 use crate::model::Entropy;
 use crate::reference::{ReferenceServer, ServerConfig, ToolLimits};
 use crate::runner::TargetSpec;
 
 /// What each cached content, listener and monitor of a served reference holds.
 const SERVED_RETAINED_BYTES: usize = 256 << 10;
+
+/// The path rmcp is served on (it answers on any path).
+const RMCP_PATH: &str = "/mcp";
 
 /// The pause after a failed accept (out of descriptors, say) before the next one.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
@@ -27,31 +33,38 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 /// entropy from the OS and 256 KiB retained by each cached content, listener and monitor. A
 /// served server runs in real time and never replays, its session ids must not be predictable
 /// (except where a fixture's bug makes them so), and what its bugs leak must show in its
-/// memory, where a black box sees it. Only the reference and its fixtures can be served.
-pub fn config(spec: TargetSpec) -> Result<ServerConfig, Exit> {
-    let config = match spec {
-        TargetSpec::Reference => harness_config(),
-        TargetSpec::Fixture(fixture) => fixture.apply(harness_config()),
-        TargetSpec::Rmcp(_) => {
-            return Err(Exit::Usage(format!(
-                "`serve` serves the reference or a fixture, not {spec}"
-            )))
-        }
-    };
-    Ok(ServerConfig {
+/// memory, where a black box sees it. `None` for rmcp, which is served as it runs in process.
+pub fn config(spec: TargetSpec) -> Option<ServerConfig> {
+    match spec {
+        TargetSpec::Reference => Some(served(harness_config())),
+        TargetSpec::Fixture(fixture) => Some(served(fixture.apply(harness_config()))),
+        TargetSpec::Rmcp(_) => None,
+    }
+}
+
+fn served(config: ServerConfig) -> ServerConfig {
+    ServerConfig {
         entropy: Entropy::Os,
         tools: ToolLimits {
             retained_bytes: SERVED_RETAINED_BYTES,
             ..config.tools
         },
         ..config
-    })
+    }
 }
 
 /// Serves `server` on every connection `listener` accepts, each on a task of its own, over
 /// HTTP/1.1 with keep-alive, for as long as the runtime runs. A failed accept is retried after
 /// a short pause, so running out of descriptors slows the server down but does not stop it.
-pub async fn accept(listener: TcpListener, server: ReferenceServer) -> Infallible {
+pub async fn accept<S, B>(listener: TcpListener, server: S) -> Infallible
+where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     loop {
         match listener.accept().await {
             Ok((socket, _)) => {
@@ -71,24 +84,35 @@ pub async fn accept(listener: TcpListener, server: ReferenceServer) -> Infallibl
 /// `listening on http://127.0.0.1:PORT/mcp` to `out` once bound, and serves `spec` on a
 /// multi-thread runtime until the process is killed.
 pub fn serve(spec: TargetSpec, port: u16, out: &mut impl Write) -> Result<Infallible, Exit> {
-    let config = config(spec)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(Exit::io("cannot start a runtime"))?;
     runtime.block_on(async {
-        let path = config.path.clone();
-        let server =
-            ReferenceServer::new(config).map_err(|error| Exit::Usage(error.to_string()))?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(Exit::io(format!("cannot listen on 127.0.0.1:{port}")))?;
         let address = listener
             .local_addr()
             .map_err(Exit::io("cannot read the bound address"))?;
-        writeln!(out, "listening on http://{address}{path}")
-            .and_then(|()| out.flush())
-            .map_err(Exit::io("cannot write"))?;
+        let listening = |out: &mut dyn Write, path: &str| {
+            writeln!(out, "listening on http://{address}{path}")
+                .and_then(|()| out.flush())
+                .map_err(Exit::io("cannot write"))
+        };
+        let config = match spec {
+            TargetSpec::Rmcp(variant) => {
+                let (service, _) = rmcp_service(variant);
+                listening(out, RMCP_PATH)?;
+                return Ok(accept(listener, service).await);
+            }
+            TargetSpec::Reference => served(harness_config()),
+            TargetSpec::Fixture(fixture) => served(fixture.apply(harness_config())),
+        };
+        let path = config.path.clone();
+        let server =
+            ReferenceServer::new(config).map_err(|error| Exit::Usage(error.to_string()))?;
+        listening(out, &path)?;
         Ok(accept(listener, server).await)
     })
 }

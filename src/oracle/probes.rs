@@ -11,8 +11,11 @@
 //!   time keeps advancing by more than a quarter of the window.
 //! - `cancel-cleanup/descriptors-kept-after-close`: once quiet again after the closed stream
 //!   and its session's end, the server holds more descriptors (other than sockets) than before
-//!   the call. Memory is judged by the dose-response of aborted streams instead: one reading
-//!   of RSS after one abort is allocator noise.
+//!   the call.
+//! - `cancel-cleanup/memory-kept-after-close`: at the same reading, the server's memory has
+//!   not come back to within the high-water mark of its level before the call. One reading of
+//!   RSS after one abort moves by allocator noise, so only growth past the mark counts; small
+//!   leaks per abort are the aborted-stream doses' to find.
 
 use serde_json::json;
 
@@ -99,6 +102,7 @@ pub(super) fn judge(probe: &ProbeTrace, policy: &Policy) -> Vec<Finding> {
         } => work_after_close(tool, *read_bytes, after_close, after_window, *window_ms)
             .into_iter()
             .chain(descriptors_kept_after_close(tool, before, settled))
+            .chain(memory_kept_after_close(tool, before, settled, policy))
             .collect(),
     }
 }
@@ -286,6 +290,48 @@ fn descriptors_kept_after_close(
         Oracle::CancelCleanup,
         Severity::Medium,
         "descriptors-kept-after-close",
+        summary,
+        evidence,
+        None,
+    ))
+}
+
+/// `memory-kept-after-close` if the server, quiet again after a closed stream and its
+/// session's end, holds more than the high-water mark of memory beyond what it held before the
+/// call (exact heap when both readings have it, RSS otherwise): the stopped work's buffers,
+/// or work that never stopped, kept alive for nobody.
+fn memory_kept_after_close(
+    tool: &str,
+    before: &Resources,
+    settled: &Resources,
+    policy: &Policy,
+) -> Option<Finding> {
+    let mark = policy.high_water_bytes.unwrap_or(DEFAULT_HIGH_WATER);
+    let (metric, held_before, held_after) = match (before.gc_heap_bytes, settled.gc_heap_bytes) {
+        (Some(before), Some(after)) => ("gc_heap_bytes", before, after),
+        _ => ("rss_bytes", before.rss_bytes?, settled.rss_bytes?),
+    };
+    let kept = held_after.saturating_sub(held_before);
+    if kept <= mark {
+        return None;
+    }
+    let summary = format!(
+        "after the client closed a stream of tool {tool} and its session ended, the server's \
+         {metric} stayed {kept} bytes above its level before the call, over the {mark}-byte \
+         high-water mark"
+    );
+    let evidence = json!({
+        "tool": tool,
+        "metric": metric,
+        "before": held_before,
+        "after": held_after,
+        "kept": kept,
+        "high_water_bytes": mark,
+    });
+    Some(Finding::new(
+        Oracle::CancelCleanup,
+        Severity::Medium,
+        "memory-kept-after-close",
         summary,
         evidence,
         None,
@@ -511,6 +557,45 @@ mod tests {
         assert!(
             with(16, 9).is_empty(),
             "more sockets: the client's connections"
+        );
+    }
+
+    #[test]
+    fn memory_kept_past_the_mark_after_the_close_is_caught_and_noise_is_not() {
+        let with = |settled_rss: u64, heaps: Option<(u64, u64)>| {
+            let mut probe = abort(0);
+            if let ProbeTrace::Abort {
+                before, settled, ..
+            } = &mut probe
+            {
+                settled.rss_bytes = Some(settled_rss);
+                before.gc_heap_bytes = heaps.map(|h| h.0);
+                settled.gc_heap_bytes = heaps.map(|h| h.1);
+            }
+            judge(&probe, &Policy::default())
+        };
+        // Before: 1 MiB of RSS; the default mark is 4 MiB.
+        let found = with(6 * MIB, None);
+        assert_eq!(kinds_of(&found), ["memory-kept-after-close"]);
+        assert_eq!(found[0].evidence["kept"], 5 * MIB);
+        assert!(with(5 * MIB, None).is_empty(), "at the mark");
+        assert!(with(MIB / 2, None).is_empty(), "released");
+        // The exact heap, when both readings have it, decides over RSS.
+        assert!(with(64 * MIB, Some((10 * MIB, 11 * MIB))).is_empty());
+        let found = with(MIB, Some((10 * MIB, 20 * MIB)));
+        assert_eq!(found[0].evidence["metric"], "gc_heap_bytes");
+        // A tighter policy mark.
+        let policy = Policy {
+            high_water_bytes: Some(MIB),
+            ..Policy::default()
+        };
+        let mut probe = abort(0);
+        if let ProbeTrace::Abort { settled, .. } = &mut probe {
+            settled.rss_bytes = Some(3 * MIB);
+        }
+        assert_eq!(
+            kinds_of(&judge(&probe, &policy)),
+            ["memory-kept-after-close"]
         );
     }
 

@@ -8,7 +8,8 @@
 //!   warm-up;
 //! - [`ProbeKind::Unread`]: a heavy stream left unread, beside a control that reads it all;
 //! - [`ProbeKind::Abort`]: an endless stream ([`Shape::Endless`]) closed by the client after
-//!   4 KiB, the CPU the server uses after that, and the descriptors it holds once quiet again.
+//!   4 KiB, the CPU the server uses after that, and the descriptors and memory it holds once
+//!   quiet again.
 //!
 //! Each probe is a [`ProbeSpec`] (its reproducer, as JSON), runs through the executor with a
 //! catalog pinned to one tool ([`ToolCatalog::pinned`]), and yields a [`ProbeTrace`] that
@@ -44,11 +45,12 @@ const HEAVY_STREAM_BYTES: u64 = 256 << 10;
 
 /// The findings a probe can give, which `replay` recognises in a sidecar: those of its
 /// readings, and the byte cap of the stream its unread probe's control reads to the end.
-pub const PROBE_FINDINGS: [(Oracle, &str); 5] = [
+pub const PROBE_FINDINGS: [(Oracle, &str); 6] = [
     (Oracle::Leak, "grows-with-dose"),
     (Oracle::Backpressure, "held-while-unread"),
     (Oracle::CancelCleanup, "work-after-close"),
     (Oracle::CancelCleanup, "descriptors-kept-after-close"),
+    (Oracle::CancelCleanup, "memory-kept-after-close"),
     (Oracle::ByteCap, "over-cap"),
 ];
 

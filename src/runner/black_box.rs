@@ -147,8 +147,7 @@ fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
 }
 
 impl Runner for BlackBoxRunner {
-    fn run(&mut self, bytes: &[u8]) -> Verdict {
-        let scenario = Scenario::from_bytes(bytes);
+    fn run_scenario(&mut self, scenario: Scenario) -> Verdict {
         let trace = self.runtime.block_on(execute_with_tools(
             &mut self.target,
             &scenario,

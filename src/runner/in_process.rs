@@ -13,8 +13,8 @@ use crate::scenario::Scenario;
 use crate::trace::Policy;
 
 impl Runner for InProcessRunner {
-    fn run(&mut self, bytes: &[u8]) -> Verdict {
-        InProcessRunner::run(self, bytes)
+    fn run_scenario(&mut self, scenario: Scenario) -> Verdict {
+        InProcessRunner::run_scenario(self, scenario)
     }
 }
 
@@ -48,7 +48,11 @@ impl InProcessRunner {
 
     /// Runs the scenario `bytes` read as, and judges its trace.
     pub fn run(&mut self, bytes: &[u8]) -> Verdict {
-        let scenario = Scenario::from_bytes(bytes);
+        self.run_scenario(Scenario::from_bytes(bytes))
+    }
+
+    /// Runs `scenario`, and judges its trace.
+    pub fn run_scenario(&mut self, scenario: Scenario) -> Verdict {
         let name = self.spec.to_string();
         let reference = |config| {
             move || reference_target(&name, config).expect("the harness configuration is valid")

@@ -40,7 +40,13 @@ pub struct Verdict {
 /// Something that runs scenario bytes against a target and judges the trace.
 pub trait Runner {
     /// Runs the scenario `bytes` read as, and judges its trace.
-    fn run(&mut self, bytes: &[u8]) -> Verdict;
+    fn run(&mut self, bytes: &[u8]) -> Verdict {
+        self.run_scenario(Scenario::from_bytes(bytes))
+    }
+
+    /// Runs `scenario` (one that may have no byte form, such as a shrinker's candidate holding
+    /// free text), and judges its trace.
+    fn run_scenario(&mut self, scenario: Scenario) -> Verdict;
 
     /// Whether the same bytes always give the same verdict (in process, on virtual time).
     /// When not (a server behind a socket, in real time, shared by every job), the campaign

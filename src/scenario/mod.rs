@@ -9,10 +9,12 @@ mod encode;
 mod listing;
 mod op;
 pub mod seeds;
+mod shrink;
 
 pub use op::{
     CacheKey, IdPick, Misstep, Op, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS,
 };
+pub use shrink::{shrink, Shrunk, MAX_TRIALS};
 
 use arbitrary::{Arbitrary, Unstructured};
 

@@ -72,14 +72,16 @@ impl FromStr for RmcpVariant {
     }
 }
 
-/// rmcp in `variant`, named `rmcp:VARIANT`, as an in-process target. Create it inside the
-/// runtime that will drive it.
-///
-/// Its resources report what rmcp lets us see: `sessions` (the session manager's map, `None` in
-/// the instant it is locked), `cache_entries` (the `fetch_cached` caches of live sessions) and,
-/// with the event store, `logged_events`. rmcp's streams, per-stream caches and tasks are out
-/// of sight (`None`); the executor adds the runtime's tasks and the heap.
-pub fn rmcp_target(variant: RmcpVariant) -> impl Target {
+/// rmcp in `variant`, as the tower service the in-process target drives and `serve` serves:
+/// the same server, session manager and configuration either way, so a finding made in process
+/// can be tried over a real socket. Also returns what reads its resources (see
+/// [`rmcp_target`]).
+pub(crate) fn rmcp_service(
+    variant: RmcpVariant,
+) -> (
+    StreamableHttpService<Server, LocalSessionManager>,
+    impl Fn() -> Resources + Send + Sync + 'static,
+) {
     let store = Arc::new(MemoryEventStore::default());
     let manager = match variant {
         RmcpVariant::Local => LocalSessionManager::default(),
@@ -107,6 +109,18 @@ pub fn rmcp_target(variant: RmcpVariant) -> impl Target {
         cache_entries: Some(cache_entries.load(Ordering::Relaxed)),
         ..Resources::default()
     };
+    (service, resources)
+}
+
+/// rmcp in `variant`, named `rmcp:VARIANT`, as an in-process target. Create it inside the
+/// runtime that will drive it.
+///
+/// Its resources report what rmcp lets us see: `sessions` (the session manager's map, `None` in
+/// the instant it is locked), `cache_entries` (the `fetch_cached` caches of live sessions) and,
+/// with the event store, `logged_events`. rmcp's streams, per-stream caches and tasks are out
+/// of sight (`None`); the executor adds the runtime's tasks and the heap.
+pub fn rmcp_target(variant: RmcpVariant) -> impl Target {
+    let (service, resources) = rmcp_service(variant);
     InProcess::new(
         format!("rmcp:{variant}"),
         Uri::from_static(ENDPOINT),

@@ -73,7 +73,7 @@ pub(super) struct FetchArgs {
 
 /// One session's server.
 #[derive(Debug)]
-pub(super) struct Server {
+pub(crate) struct Server {
     tool_router: ToolRouter<Self>,
     cache: Mutex<Cache>,
 }

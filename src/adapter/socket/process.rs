@@ -111,6 +111,9 @@ pub struct ServerProcess {
     ready_at: Vec<SocketAddr>,
     /// `None` after a crash when the server could not be started again.
     child: Option<Child>,
+    /// Where the current server's output starts in the log: what it says of itself is quoted
+    /// from here, never an earlier server's lines.
+    log_from: u64,
     /// When the last restart's start deadline passes.
     starting_until: Option<Instant>,
 }
@@ -131,11 +134,12 @@ impl ServerProcess {
         if let Some(&addr) = ready_at.iter().find(|addr| accepts(addr)) {
             return Err(ProcessError::Busy { addr });
         }
-        let child = spawn(&launch)?;
+        let (child, log_from) = spawn(&launch)?;
         let mut process = Self {
             launch,
             ready_at,
             child: Some(child),
+            log_from,
             starting_until: None,
         };
         process.wait_ready()?;
@@ -176,15 +180,16 @@ impl ServerProcess {
                 let status = stop(child);
                 format!(
                     "the server exited ({status}); its output ends: {}",
-                    tail(&self.launch)
+                    tail(&self.launch, self.log_from)
                 )
             }
             None => "the server is still down".to_owned(),
         };
         let already_reported = self.child.take().is_none();
         match spawn(&self.launch) {
-            Ok(child) => {
+            Ok((child, log_from)) => {
                 self.child = Some(child);
+                self.log_from = log_from;
                 self.starting_until = Some(Instant::now() + self.launch.start_deadline);
                 (!already_reported).then_some(crash)
             }
@@ -208,7 +213,7 @@ impl ServerProcess {
                 return Err(ProcessError::Exited {
                     command: self.launch.command.clone(),
                     status: status.to_string(),
-                    tail: tail(&self.launch),
+                    tail: tail(&self.launch, self.log_from),
                 });
             }
             if ready {
@@ -219,7 +224,7 @@ impl ServerProcess {
                     command: self.launch.command.clone(),
                     addr: self.ready_at[0],
                     deadline: self.launch.start_deadline,
-                    tail: tail(&self.launch),
+                    tail: tail(&self.launch, self.log_from),
                 });
             }
             sleep(POLL);
@@ -275,7 +280,9 @@ fn stop(child: &mut Child) -> ExitStatus {
     status
 }
 
-fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
+/// Starts the server, its output appended to the log; returns it and the log's length before
+/// it wrote anything.
+fn spawn(launch: &Launch) -> Result<(Child, u64), ProcessError> {
     let failed = |reason: String| ProcessError::Spawn {
         command: launch.command.clone(),
         reason,
@@ -298,6 +305,7 @@ fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
                 launch.log.display()
             ))
         })?;
+    let log_from = log.metadata().map_or(0, |meta| meta.len());
     let stderr = log.try_clone().map_err(|error| failed(error.to_string()))?;
     let mut command = Command::new("sh");
     command
@@ -330,7 +338,8 @@ fn spawn(launch: &Launch) -> Result<Child, ProcessError> {
             format!("{inherited} --inspect=127.0.0.1:{port}").trim_start(),
         );
     }
-    command.spawn().map_err(|error| failed(error.to_string()))
+    let child = command.spawn().map_err(|error| failed(error.to_string()))?;
+    Ok((child, log_from))
 }
 
 /// Whether `addr` accepts a TCP connection now.
@@ -350,13 +359,14 @@ fn signal_group(pgid: u32, signal: libc::c_int) {
     }
 }
 
-/// The last lines of the server's log, on one line.
-fn tail(launch: &Launch) -> String {
+/// The last lines the server wrote to its log since offset `from` (where its output starts),
+/// on one line.
+fn tail(launch: &Launch, from: u64) -> String {
     let mut text = Vec::new();
     if let Ok(mut file) = File::open(&launch.log) {
         let length = file.metadata().map_or(0, |meta| meta.len());
         if file
-            .seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES)))
+            .seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES).max(from)))
             .is_ok()
         {
             let _ = file.read_to_end(&mut text);
