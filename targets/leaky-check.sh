@@ -17,8 +17,9 @@
 #     heap limit before a full GC, so the Node server's RSS swings by +-20 MiB even when correct.
 #   no-backpressure        peak RSS growth in the 3 s after a stream {count 2000, size 65536} call
 #                          whose response is not read (raw socket with a 4 KiB receive buffer)
-#   no-abort-cleanup       server CPU time in 1 s, starting 0.2 s after curl (--limit-rate 20k
-#                          --max-time 1) gave up on a stream {count 20000, size 65536}
+#   no-abort-cleanup       server CPU time in 1 s after the session's DELETE, sent 0.2 s after
+#                          curl (--limit-rate 20k --max-time 1) gave up on a stream
+#                          {count 20000, size 65536}
 #     Both run with MAX_STREAM_BYTES=1 GiB, so the byte cap does not end the stream first.
 #   no-byte-cap            bytes of a stream {count 200, size 65536} read in full (13 MiB of
 #                          notifications), default MAX_STREAM_BYTES (8 MiB)
@@ -261,9 +262,10 @@ check_abort() {
         -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"stream","arguments":{"count":20000,"size":65536}}}' \
         "http://127.0.0.1:$PORT/mcp" || true)
     sleep 0.2
+    client delete "$PORT" "$sid" || return 1
     r=$(client cpu-window "$SERVER_PID" 1) || return 1
     read -r cpu wall <<<"$r"
-    echo "CPU ms in 1 s, from 0.2 s after abort|$cpu|curl read ${got} B before --max-time; window $wall ms"
+    echo "CPU ms in 1 s after the session's DELETE|$cpu|curl read ${got} B before --max-time; window $wall ms"
 }
 
 check_bytes() {

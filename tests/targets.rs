@@ -396,7 +396,7 @@ fn resource_bugs(target: &str, extra: &[&str]) {
             "no-abort-cleanup",
             "stream",
             "cancel-cleanup",
-            "work-after-close",
+            "work-after-session-end",
             UNCAPPED,
         ),
         ("no-byte-cap", "stream", "byte-cap", "over-cap", &[]),

@@ -1,7 +1,9 @@
 //! The CLI's subcommands as library functions over readers and writers, so that tests call
 //! exactly what the binary runs. Each returns an [`Exit`] that maps to the process exit code.
 
+mod confirm;
 pub mod list;
+mod minimize;
 pub mod replay;
 pub mod run;
 pub mod serve;

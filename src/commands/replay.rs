@@ -4,25 +4,20 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use super::confirm::Served;
+use super::minimize::{minimize, MINIMIZE_TRIES};
 use super::Exit;
-use crate::adapter::Launch;
 use crate::oracle::{Finding, Oracle};
 use crate::probe::{ProbeSpec, PROBE_FINDINGS};
-use crate::report::{read_sidecar, write_reproducer};
-use crate::runner::{Endpoint, PolicyLimits, RunTarget, Runner, TargetSpec, Verdict};
-use crate::scenario::{shrink, Scenario};
-use crate::trace::Policy;
+use crate::report::read_sidecar;
+use crate::runner::{PolicyLimits, RunTarget, Runner, TargetSpec, Verdict};
 
 /// How many times `replay` runs a reproducer against a target that is not deterministic (a
 /// server in real time, whose ids or timing may be random) before saying that its finding is
 /// gone.
 pub const REPLAY_TRIES: u32 = 20;
-
-/// How many times a shrinking candidate runs against a target that is not deterministic before
-/// it is judged not to show the finding.
-pub const MINIMIZE_TRIES: u32 = 3;
 
 /// What `replay` does besides replaying.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,10 +33,11 @@ pub struct ReplayOptions {
 
 /// The finding a reproducer is for: its oracle and kind, or any finding when it has no sidecar.
 #[derive(Debug, Clone, Copy)]
-struct Expected<'a>(Option<(Oracle, &'a str)>);
+pub(super) struct Expected<'a>(pub(super) Option<(Oracle, &'a str)>);
 
 impl Expected<'_> {
-    fn shown_in(self, verdict: &Verdict) -> Option<&Finding> {
+    /// The finding of `verdict` that is this one.
+    pub(super) fn shown_in(self, verdict: &Verdict) -> Option<&Finding> {
         verdict.findings.iter().find(|f| match self.0 {
             Some((oracle, kind)) => f.oracle == oracle && f.kind == kind,
             None => true,
@@ -129,25 +125,44 @@ pub fn replay(
             .shown_in(&verdict)
             .map(|f| (f.oracle, f.kind))
             .filter(|_| !is_probe);
-        if let (true, Some(finding)) = (options.minimize, finding) {
+        let Some(finding) = finding else {
+            out.write_all(text.as_bytes())
+                .map_err(Exit::io("cannot write the results"))?;
+            continue;
+        };
+        let expected = Expected(Some(finding));
+        let mut served = match (options.confirm, &chosen) {
+            (true, RunTarget::InProcess(target)) => Some(Served::start(*target, policy)?),
+            _ => None,
+        };
+        let mut scenario = verdict.scenario.clone();
+        if options.minimize {
+            // A finding that shows over a socket must still show there once minimal, and in
+            // every try when it showed in every try before.
+            let over_socket = served
+                .as_mut()
+                .map(|served| served.shows(&scenario, expected, REPLAY_TRIES))
+                .unwrap_or(0);
+            let needed = match over_socket {
+                0 => None,
+                REPLAY_TRIES => Some(MINIMIZE_TRIES),
+                _ => Some(1),
+            };
             let sidecar_target = sidecar.as_ref().map_or(spec.clone(), |s| s.target.clone());
-            text += &minimize(
+            let socket = served.as_mut().zip(needed);
+            let minimal = minimize(
                 file,
                 &sidecar_target,
                 runner.as_mut(),
-                verdict.scenario.clone(),
-                Expected(Some(finding)),
+                &scenario,
+                expected,
+                socket,
             )?;
+            text += &minimal.report;
+            scenario = minimal.scenario;
         }
-        if let (true, Some(finding), RunTarget::InProcess(target)) =
-            (options.confirm, finding, &chosen)
-        {
-            text += &confirm(
-                *target,
-                &chosen.policy(limits),
-                &bytes,
-                Expected(Some(finding)),
-            )?;
+        if let Some(served) = served.as_mut() {
+            text += &served.confirm(&scenario, expected);
         }
         out.write_all(text.as_bytes())
             .map_err(Exit::io("cannot write the results"))?;
@@ -173,7 +188,7 @@ fn until_shown(
     Ok((verdict, tried))
 }
 
-fn on_try(tried: u32, tries: u32) -> String {
+pub(super) fn on_try(tried: u32, tries: u32) -> String {
     if tried > 1 {
         format!(" (on try {tried} of {tries})")
     } else {
@@ -194,128 +209,4 @@ fn verbose_text(verdict: &Verdict) -> String {
         );
     }
     text
-}
-
-/// Shrinks `scenario` against `runner` to the smallest that still shows `expected` (every
-/// candidate tried up to [`MINIMIZE_TRIES`] times on a target that is not deterministic),
-/// writes it beside `file` as a reproducer of `target`, and says what it did.
-fn minimize(
-    file: &Path,
-    target: &str,
-    runner: &mut dyn Runner,
-    scenario: Scenario,
-    expected: Expected,
-) -> Result<String, Exit> {
-    let tries = if runner.deterministic() {
-        1
-    } else {
-        MINIMIZE_TRIES
-    };
-    let mut shows = |candidate: &Scenario| {
-        candidate.to_bytes().is_some()
-            && (0..tries).any(|_| {
-                expected
-                    .shown_in(&runner.run_scenario(candidate.clone()))
-                    .is_some()
-            })
-    };
-    // Free text has no byte form: start from the scenario without it when it still shows.
-    let start = match scenario.to_bytes() {
-        Some(_) => scenario.clone(),
-        None => {
-            let plain = scenario.without_free_text();
-            if !shows(&plain) {
-                return Ok(format!(
-                    "  cannot minimize: the finding needs free text, which a reproducer file \
-                     cannot hold on its own ({} ops kept)\n",
-                    scenario.ops.len()
-                ));
-            }
-            plain
-        }
-    };
-    let shrunk = shrink(&start, &mut shows);
-    let bytes = shrunk
-        .scenario
-        .to_bytes()
-        .expect("every scenario the shrinker keeps has a byte form");
-    // The finding as the minimal scenario shows it, for the sidecar's summary.
-    let mut verdict = runner.run_scenario(shrunk.scenario.clone());
-    for _ in 1..tries {
-        if expected.shown_in(&verdict).is_some() {
-            break;
-        }
-        verdict = runner.run_scenario(shrunk.scenario.clone());
-    }
-    let Some(finding) = expected.shown_in(&verdict) else {
-        return Ok(format!(
-            "  cannot minimize: the minimal scenario stopped showing the finding after {} \
-             trials\n",
-            shrunk.trials
-        ));
-    };
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let path = write_reproducer(dir, target, finding, &bytes)
-        .map_err(Exit::io(format!("cannot write into {}", dir.display())))?;
-    Ok(format!(
-        "  minimized from {} to {} ops ({} trials): {}\n{}",
-        scenario.ops.len(),
-        shrunk.scenario.ops.len(),
-        shrunk.trials,
-        path.display(),
-        shrunk.scenario
-    ))
-}
-
-/// Serves `target` on a free loopback port (this executable's `serve`), runs `bytes` against
-/// it up to [`REPLAY_TRIES`] times, and says whether `expected` shows over the socket.
-fn confirm(
-    target: TargetSpec,
-    policy: &Policy,
-    bytes: &[u8],
-    expected: Expected,
-) -> Result<String, Exit> {
-    let exe = std::env::current_exe().map_err(Exit::io("cannot find this executable"))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(Exit::io("no free loopback port"))?
-        .port();
-    let log = std::env::temp_dir().join(format!(
-        "mcp-transport-fuzz-confirm-{}-{port}.log",
-        std::process::id()
-    ));
-    let command = format!(
-        "exec '{}' serve --target {target} --port \"$PORT\"",
-        exe.display()
-    );
-    let mut launch = Launch::new(command, &log);
-    launch.port = Some(port);
-    let served = RunTarget::BlackBox(Endpoint {
-        url: format!("http://127.0.0.1:{port}/mcp"),
-        launch: Some(launch),
-        allow_remote: false,
-        probe_dose: 0,
-        probe_tools: Vec::new(),
-    });
-    let mut runner = served
-        .runner(*policy, 0)
-        .map_err(|e| Exit::Usage(format!("served {target}: {e}")))?;
-    let (verdict, tried) = until_shown(REPLAY_TRIES, expected, || Ok(runner.run(bytes)))?;
-    drop(runner);
-    let _ = fs::remove_file(&log);
-    Ok(match expected.shown_in(&verdict) {
-        Some(finding) => format!(
-            "  over a socket: shows{} ({})\n",
-            on_try(tried, REPLAY_TRIES),
-            finding.summary
-        ),
-        None => format!(
-            "  over a socket: does not show in {REPLAY_TRIES} tries: in-process only{}\n",
-            verdict
-                .findings
-                .first()
-                .map(|f| format!(" (it showed [{}/{}] instead)", f.oracle, f.kind))
-                .unwrap_or_default()
-        ),
-    })
 }

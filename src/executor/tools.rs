@@ -73,9 +73,10 @@ pub enum Shape {
 /// mark many times over, and little enough that a server without either stays within memory.
 pub const HEAVY_CEILING: i64 = 1 << 12;
 
-/// The largest number a [`Shape::Endless`] call sends (2^14): 256 MiB of events, seconds of a
-/// server's CPU, if nobody stops it.
-pub const ENDLESS_CEILING: i64 = 1 << 14;
+/// The largest number a [`Shape::Endless`] call sends (2^15): 1 GiB of events, more of a
+/// server's CPU than the abort probe's two windows (the stream's, and its session's), if
+/// nobody stops it.
+pub const ENDLESS_CEILING: i64 = 1 << 15;
 
 impl ToolCatalog {
     /// The built-in tools (`echo`, `stream`, `fetch_cached`, `subscribe`, `monitor`) with their
@@ -732,7 +733,7 @@ mod tests {
         let arguments = endless.arguments(&call, "C", &mut endless.fresh()).value;
         assert_eq!(
             arguments,
-            json!({ "count": 16384, "size": 100, "delay_ms": 0, "intervalSeconds": 1000.0, "items": 16384 })
+            json!({ "count": 32768, "size": 100, "delay_ms": 0, "intervalSeconds": 1000.0, "items": 32768 })
         );
         let echo = catalog.pinned("echo", Shape::Heavy, 7).expect("a tool");
         let mut fresh = echo.fresh();

@@ -8,8 +8,8 @@
 //!   warm-up;
 //! - [`ProbeKind::Unread`]: a heavy stream left unread, beside a control that reads it all;
 //! - [`ProbeKind::Abort`]: an endless stream ([`Shape::Endless`]) closed by the client after
-//!   4 KiB, the CPU the server uses after that, and the descriptors and memory it holds once
-//!   quiet again.
+//!   4 KiB, then its session ended: the CPU the server uses after each, and the descriptors
+//!   and memory it holds once quiet again.
 //!
 //! Each probe is a [`ProbeSpec`] (its reproducer, as JSON), runs through the executor with a
 //! catalog pinned to one tool ([`ToolCatalog::pinned`]), and yields a [`ProbeTrace`] that
@@ -48,7 +48,7 @@ const HEAVY_STREAM_BYTES: u64 = 256 << 10;
 pub const PROBE_FINDINGS: [(Oracle, &str); 6] = [
     (Oracle::Leak, "grows-with-dose"),
     (Oracle::Backpressure, "held-while-unread"),
-    (Oracle::CancelCleanup, "work-after-close"),
+    (Oracle::CancelCleanup, "work-after-session-end"),
     (Oracle::CancelCleanup, "descriptors-kept-after-close"),
     (Oracle::CancelCleanup, "memory-kept-after-close"),
     (Oracle::ByteCap, "over-cap"),
@@ -283,6 +283,9 @@ impl<'a> Prober<'a> {
     }
 
     async fn abort(&mut self, spec: &ProbeSpec) -> ProbeRun {
+        let hold = Op::Stall {
+            millis: HOLD.as_millis() as u16,
+        };
         let mut ops = session_ops();
         ops.push(call());
         ops.push(Op::Read {
@@ -292,17 +295,21 @@ impl<'a> Prober<'a> {
         ops.push(Op::DropResponse {
             stream: StreamPick(0),
         });
-        ops.push(Op::Stall {
-            millis: HOLD.as_millis() as u16,
-        });
+        let window = ops.len();
+        ops.push(hold.clone());
+        ops.push(delete());
+        let ended = ops.len();
+        // A reading as soon as the DELETE is answered, then the second window.
+        ops.push(Op::Stall { millis: 0 });
+        ops.push(hold);
         let before = self.quiet_reading().await;
         let trace = self.unit(&spec.tool, Shape::Endless, &ops).await;
         let settled = self.quiet_reading().await;
-        let at = |kind| {
+        let at = |kind, step| {
             trace
                 .checkpoints
                 .iter()
-                .find(|c| c.kind == kind)
+                .find(|c| c.kind == kind && c.step == step)
                 .map(|c| c.resources)
                 .unwrap_or_default()
         };
@@ -311,12 +318,12 @@ impl<'a> Prober<'a> {
             read_bytes: streamed(&trace),
             before,
             settled,
-            after_close: at(CheckpointKind::AfterDrop),
-            after_window: at(CheckpointKind::AfterStall),
+            after_close: at(CheckpointKind::AfterDrop, window - 1),
+            after_window: at(CheckpointKind::AfterStall, window),
+            after_end: at(CheckpointKind::AfterStall, ended),
+            after_end_window: at(CheckpointKind::AfterStall, ended + 1),
             window_ms: HOLD.as_millis() as u64,
         };
-        // The session has no DELETE among the ops: the teardown ends it after the window, so
-        // the DELETE cannot be what stops the work.
         ProbeRun {
             scenario: Scenario { ops },
             probe,

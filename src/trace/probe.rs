@@ -6,6 +6,9 @@ use serde::Serialize;
 use super::Resources;
 
 /// The readings of one probe, by kind of probe.
+// A run makes a handful of these (one per probe), never a collection: boxing the larger
+// variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "probe", rename_all = "kebab-case")]
 pub enum ProbeTrace {
@@ -39,9 +42,9 @@ pub enum ProbeTrace {
         /// Bytes the control read.
         control_bytes: u64,
     },
-    /// Cancel cleanup: a heavy stream read a little, then closed by the client; the group just
-    /// after the close and `window_ms` later, and once quiet before the call and after the
-    /// session ended.
+    /// Cancel cleanup: a heavy stream read a little, then closed by the client, then its
+    /// session ended by DELETE; the group just after the close and `window_ms` later, just after
+    /// the DELETE and `window_ms` later, and once quiet before the call and after all of it.
     Abort {
         /// The tool called.
         tool: String,
@@ -49,13 +52,17 @@ pub enum ProbeTrace {
         read_bytes: u64,
         /// Before the call (the server quiet).
         before: Resources,
-        /// After the window and the session's DELETE (the server quiet again).
+        /// After the second window (the server quiet again).
         settled: Resources,
         /// Right after the close.
         after_close: Resources,
-        /// `window_ms` after that.
+        /// `window_ms` after that, with the session still live.
         after_window: Resources,
-        /// The time between the two readings, in milliseconds.
+        /// Right after the session's DELETE was answered.
+        after_end: Resources,
+        /// `window_ms` after that.
+        after_end_window: Resources,
+        /// The time between the two readings of each window, in milliseconds.
         window_ms: u64,
     },
 }

@@ -12,7 +12,8 @@
 //                       listener-accumulation  watch listeners are never removed from the bus
 //                       interval-leak          monitor intervals outlive their session
 //                       no-backpressure        stream produces regardless of whether the client reads
-//                       no-abort-cleanup       stream keeps producing after the client went away
+//                       no-abort-cleanup       stream's work goes on after the client went away,
+//                                              and after its session ended
 //                       no-byte-cap            stream ignores MAX_STREAM_BYTES
 //                       abort-handle-leak      stream leaves its audit log handle open when it
 //                                              stops early (the client gone, the byte cap)
@@ -287,6 +288,12 @@ const getServer = session => {
                     if (BUG !== 'no-abort-cleanup' && clientGone()) return stopped(i - 1);
                 }
 
+                if (BUG === 'no-abort-cleanup' && clientGone()) {
+                    // Nobody to send to: the work is finished anyway (its result "might be asked
+                    // for again"), whatever happens to the stream or the session.
+                    await new Promise(resolve => setImmediate(resolve));
+                    continue;
+                }
                 await extra.sendNotification(notification);
                 writeSync(audit, `${i}\n`);
                 sentBytes += bytes;

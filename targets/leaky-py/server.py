@@ -13,7 +13,8 @@ Environment:
                       listener-accumulation  watch callbacks are never removed from the bus
                       interval-leak          monitor tasks outlive their session
                       no-backpressure        stream produces regardless of whether the client reads
-                      no-abort-cleanup       stream keeps producing after the client went away
+                      no-abort-cleanup       stream's work goes on after the client went away,
+                                             and after its session ended
                       no-byte-cap            stream ignores MAX_STREAM_BYTES
                       abort-handle-leak      stream leaves its audit log handle open when it
                                              stops early (the client gone, the byte cap)
@@ -100,6 +101,8 @@ monitor_tasks: set[asyncio.Task[None]] = set()
 
 # stream (BUG=no-backpressure): notifications handed off without waiting for them.
 pending_sends: set[asyncio.Task[None]] = set()
+# BUG=no-abort-cleanup: work whose client went away, kept running (and referenced) here.
+pending_work: set[asyncio.Task[None]] = set()
 
 
 def session_teardown(ctx: Context) -> AsyncExitStack:
@@ -197,6 +200,14 @@ async def monitor(
     return f"monitoring every {interval_ms} ms"
 
 
+async def finish_anyway(start: int, count: int, size: int) -> None:
+    """BUG=no-abort-cleanup: builds and hashes the notifications `start..=count` that nobody
+    will receive."""
+    for _ in range(start, count + 1):
+        hashlib.sha256(("x" * size).encode()).hexdigest()
+        await asyncio.sleep(0)
+
+
 @mcp.tool()
 async def stream(
     ctx: Context,
@@ -253,6 +264,14 @@ async def stream(
                     f"stream capped at MAX_STREAM_BYTES={MAX_STREAM_BYTES}: sent {i - 1} of {count} "
                     f"notifications ({sent_bytes} bytes); the next one is {size_bytes} bytes"
                 )
+
+            if BUG == "no-abort-cleanup" and request is not None and await request.is_disconnected():
+                # Nobody to send to: the rest of the work is finished anyway (its result "might
+                # be asked for again"), in the background, whatever happens to the session.
+                work = asyncio.get_running_loop().create_task(finish_anyway(i, count, size))
+                pending_work.add(work)
+                work.add_done_callback(pending_work.discard)
+                raise ToolError(f"client went away after {i - 1} of {count} notifications")
 
             if progress_token is not None:
                 send = ctx.report_progress(i, count, filler)
