@@ -18,6 +18,7 @@ mod deviations;
 mod heap;
 mod known_findings;
 mod layers;
+mod minimize;
 mod reference_bugs;
 mod reference_server;
 mod report;
