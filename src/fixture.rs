@@ -127,6 +127,13 @@ pub const FIXTURES: &[Fixture] = &[
         "a dropped response keeps its connection, buffers and timer",
     ),
     fixture(
+        "stuck-after-aborted-upload",
+        "abort-upload-then-call",
+        Oracle::Liveness,
+        Switch::Server(Bug::StuckAfterAbortedUpload),
+        "an aborted upload leaves its session's call lock taken: later tool calls never answer",
+    ),
+    fixture(
         "missing-abort-cleanup",
         "abort-upload",
         Oracle::CancelCleanup,

@@ -83,6 +83,8 @@ fn fixtures_are_found_through_the_socket_and_replay() {
         ("sse-injection", "framing"),
         ("missing-origin-check", "lifecycle"),
         ("wrong-status-unknown-session", "lifecycle"),
+        // The liveness fixture: in process its seed gives no-response; here, over a socket.
+        ("stuck-after-aborted-upload", "liveness"),
     ] {
         let dir = scratch(fixture);
         let (output, endpoint) = fuzz(

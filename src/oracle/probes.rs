@@ -103,11 +103,18 @@ pub(super) fn judge(probe: &ProbeTrace, policy: &Policy) -> Vec<Finding> {
             after_end_window,
             window_ms,
             ..
-        } => work_after_session_end(tool, *read_bytes, after_end, after_end_window, *window_ms)
-            .into_iter()
-            .chain(descriptors_kept_after_close(tool, before, settled))
-            .chain(memory_kept_after_close(tool, before, settled, policy))
-            .collect(),
+        } => {
+            // Work still going on holds what it holds: its descriptors and memory are judged
+            // only once it stopped (so that one bug gives one finding, the same on every run).
+            match work_after_session_end(tool, *read_bytes, after_end, after_end_window, *window_ms)
+            {
+                Some(working) => vec![working],
+                None => descriptors_kept_after_close(tool, before, settled)
+                    .into_iter()
+                    .chain(memory_kept_after_close(tool, before, settled, policy))
+                    .collect(),
+            }
+        }
     }
 }
 
@@ -531,6 +538,7 @@ mod tests {
             settled: rss(MIB),
             after_close: cpu(1000),
             after_window: cpu(1000 + cpu_after_close),
+            close_window_ms: 250,
             after_end: cpu(2000),
             after_end_window: cpu(2000 + cpu_after_end),
             window_ms: 1000,
@@ -551,6 +559,15 @@ mod tests {
         // Work that goes on after the close while the session lives is what the 2025
         // revisions ask ("disconnection SHOULD NOT be interpreted as ... cancelling").
         assert!(judge(&abort_cpu(900, 10), &Policy::default()).is_empty());
+        // Work still going holds its descriptors: one bug, one finding.
+        let mut busy = abort(900);
+        if let ProbeTrace::Abort { settled, .. } = &mut busy {
+            settled.open_fds = Some(40);
+        }
+        assert_eq!(
+            kinds_of(&judge(&busy, &Policy::default())),
+            ["work-after-session-end"]
+        );
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub const DEFAULT_DOSE: u32 = 8;
 /// the server's CPU time is watched.
 const HOLD: Duration = Duration::from_millis(1000);
 
+/// How long the abort probe waits between the client's close and the session's DELETE: long
+/// enough for the server to see the close, and short, as work that goes on while the session
+/// lives is not judged (before 2026-07-28 a disconnect is not a cancel).
+const CLOSE_WINDOW: Duration = Duration::from_millis(250);
+
 /// How many bytes of a heavy stream a sizing read takes at most (8 reads of 64 KiB - 1).
 const SIZING_READS: usize = 8;
 
@@ -296,7 +301,9 @@ impl<'a> Prober<'a> {
             stream: StreamPick(0),
         });
         let window = ops.len();
-        ops.push(hold.clone());
+        ops.push(Op::Stall {
+            millis: CLOSE_WINDOW.as_millis() as u16,
+        });
         ops.push(delete());
         let ended = ops.len();
         // A reading as soon as the DELETE is answered, then the second window.
@@ -322,6 +329,7 @@ impl<'a> Prober<'a> {
             after_window: at(CheckpointKind::AfterStall, window),
             after_end: at(CheckpointKind::AfterStall, ended),
             after_end_window: at(CheckpointKind::AfterStall, ended + 1),
+            close_window_ms: CLOSE_WINDOW.as_millis() as u64,
             window_ms: HOLD.as_millis() as u64,
         };
         ProbeRun {

@@ -33,6 +33,11 @@ pub enum Bug {
     /// ends. Symptom: `connections`, `open_connections`, `held_bytes`, `stream_ledger` and
     /// `tasks.stream_timers` stay up after the drop.
     NoCancelCleanup,
+    /// A POST body that fails mid-upload leaves its session's call lock taken (the guard is
+    /// forgotten on the error path): the upload gets its 400 as usual, but every later
+    /// `tools/call` of the session waits for the lock forever, with no response head.
+    /// Symptom: `liveness/no-response`, in process and over a socket alike.
+    StuckAfterAbortedUpload,
     /// A POST body that fails mid-upload gets its 400 as usual, but the partial body is kept
     /// by a task parked until the session named in its `Mcp-Session-Id` ends (until the
     /// server is dropped if it names none). Symptom: `uploads` and `tasks.requests` stay up.
@@ -69,10 +74,11 @@ pub enum Bug {
 
 impl Bug {
     /// Every bug, in declaration order.
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::RawToolText,
         Bug::DuplicateEventIds,
         Bug::NoCancelCleanup,
+        Bug::StuckAfterAbortedUpload,
         Bug::NoAbortCleanup,
         Bug::UnboundedCache,
         Bug::ListenerAccumulation,
@@ -104,6 +110,9 @@ pub(crate) struct BugState {
     pub aliases: BTreeMap<SessionId, SessionId>,
     /// [`Bug::GuessableSessionIds`]: the last counter value given out.
     pub last_alias: u64,
+    /// [`Bug::StuckAfterAbortedUpload`]: the live sessions whose call lock a failed upload
+    /// left taken.
+    pub wedged: BTreeSet<SessionId>,
 }
 
 /// A listener on the global list of [`Bug::ListenerAccumulation`].

@@ -372,6 +372,7 @@ impl State {
                 continue;
             };
             self.bugs.deleted.remove(&id);
+            self.bugs.wedged.remove(&id);
             if self.bug == Some(Bug::IntervalLeak) {
                 self.bugs.monitors += session.monitors;
             }
@@ -387,6 +388,19 @@ impl State {
         }
         let sessions = &self.sessions;
         self.bugs.aliases.retain(|_, id| sessions.contains_key(id));
+    }
+
+    /// [`Bug::StuckAfterAbortedUpload`]: leaves the call lock of live session `id` taken.
+    pub(crate) fn wedge(&mut self, id: &SessionId) {
+        if self.sessions.contains_key(id) {
+            self.bugs.wedged.insert(*id);
+        }
+    }
+
+    /// [`Bug::StuckAfterAbortedUpload`]: whether a failed upload left the call lock of
+    /// session `id` taken.
+    pub(crate) fn wedged(&self, id: &SessionId) -> bool {
+        self.bugs.wedged.contains(id)
     }
 
     // Streams.

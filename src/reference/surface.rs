@@ -101,6 +101,11 @@ where
         Message::Notification | Message::Response => None,
     };
     let id = guard::session_id(headers)?;
+    if request.as_ref().is_some_and(|r| r.method == "tools/call") && wedged(shared, headers) {
+        // [`Bug::StuckAfterAbortedUpload`]: the call lock a failed upload left taken is never
+        // released, so the call waits for it, with no response head, until the client leaves.
+        return std::future::pending().await;
+    }
     let mut state = shared.lock();
     let now = shared.now();
     let id = state.resolve(id).ok_or(Refusal::SessionUnknown)?;
@@ -199,7 +204,8 @@ fn delete(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<Referenc
 }
 
 /// The whole body, at most `max_request_bytes`, within `request_timeout`, counted in
-/// `uploads` while it is read. Under [`Bug::NoAbortCleanup`], a body that fails is kept.
+/// `uploads` while it is read. Under [`Bug::NoAbortCleanup`], a body that fails is kept; under
+/// [`Bug::StuckAfterAbortedUpload`], it leaves its session's call lock taken.
 async fn read_body<B>(shared: &Arc<Shared>, headers: &HeaderMap, body: B) -> Result<Bytes, Refusal>
 where
     B: Body<Data = Bytes>,
@@ -213,8 +219,12 @@ where
         Err(_) => Err(Refusal::BodyTimeout),
         Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Refusal::BodyTooLarge { limit }),
         Ok(Err(_)) => {
-            if shared.config.bug == Some(Bug::NoAbortCleanup) {
-                keep_failed_upload(shared, headers, upload, received.freeze());
+            match shared.config.bug {
+                Some(Bug::NoAbortCleanup) => {
+                    keep_failed_upload(shared, headers, upload, received.freeze());
+                }
+                Some(Bug::StuckAfterAbortedUpload) => wedge_session(shared, headers),
+                _ => {}
             }
             Err(Refusal::BodyFailed)
         }
@@ -235,6 +245,27 @@ where
         }
     }
     Ok(())
+}
+
+/// [`Bug::StuckAfterAbortedUpload`]: the session the failed upload's `Mcp-Session-Id` names
+/// keeps its call lock taken.
+fn wedge_session(shared: &Arc<Shared>, headers: &HeaderMap) {
+    if let Ok(named) = guard::session_id(headers) {
+        let mut state = shared.lock();
+        if let Some(id) = state.resolve(named) {
+            state.wedge(&id);
+        }
+    }
+}
+
+/// [`Bug::StuckAfterAbortedUpload`]: whether a failed upload left the call lock of the session
+/// `headers` name taken.
+fn wedged(shared: &Arc<Shared>, headers: &HeaderMap) -> bool {
+    let Ok(named) = guard::session_id(headers) else {
+        return false;
+    };
+    let state = shared.lock();
+    state.resolve(named).is_some_and(|id| state.wedged(&id))
 }
 
 /// [`Bug::NoAbortCleanup`]: a task keeps the partial body of a failed upload (still counted

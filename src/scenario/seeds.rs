@@ -156,6 +156,21 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
             ],
         ),
         (
+            "abort-upload-then-call",
+            vec![
+                init(s0),
+                Op::Call {
+                    session: s0,
+                    call: echo(vec![Piece::Space]),
+                    upload: Upload {
+                        chunks: vec![8],
+                        abort_after: Some(2),
+                    },
+                },
+                call(s0, stream(2, 16, 0)),
+            ],
+        ),
+        (
             "fresh-cache-keys",
             vec![
                 init(s0),

@@ -43,8 +43,8 @@ pub enum ProbeTrace {
         control_bytes: u64,
     },
     /// Cancel cleanup: a heavy stream read a little, then closed by the client, then its
-    /// session ended by DELETE; the group just after the close and `window_ms` later, just after
-    /// the DELETE and `window_ms` later, and once quiet before the call and after all of it.
+    /// session ended by DELETE; the group just after the close and `close_window_ms` later, just
+    /// after the DELETE and `window_ms` later, and once quiet before the call and after all of it.
     Abort {
         /// The tool called.
         tool: String,
@@ -56,13 +56,15 @@ pub enum ProbeTrace {
         settled: Resources,
         /// Right after the close.
         after_close: Resources,
-        /// `window_ms` after that, with the session still live.
+        /// `close_window_ms` after that, with the session still live.
         after_window: Resources,
+        /// The time between the close and the session's DELETE, in milliseconds.
+        close_window_ms: u64,
         /// Right after the session's DELETE was answered.
         after_end: Resources,
         /// `window_ms` after that.
         after_end_window: Resources,
-        /// The time between the two readings of each window, in milliseconds.
+        /// The time between the two readings after the DELETE, in milliseconds.
         window_ms: u64,
     },
 }
