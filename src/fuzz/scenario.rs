@@ -33,12 +33,14 @@ pub const RMCP_KNOWN: &[(Oracle, &str)] = &[
     (Oracle::IdUniqueness, "duplicate-id"),
     // Resuming from a priming event id replays it; the local cache can skip events.
     (Oracle::ReplayOrder, "inclusive-replay"),
+    // A resume from the shared priming id `0/0` of a GET stream replays a request's stream.
+    (Oracle::CrossStream, "other-stream-replayed"),
     (Oracle::ReplayOrder, "skipped-event"),
     // The event store replays another session's events for its ids.
     (Oracle::CrossSession, "foreign-message"),
     (Oracle::CrossSession, "canary-leak"),
-    // After some requests of a session were aborted or left unread, a later request of the
-    // session gets no response head, or its stream stops halfway (seen after aborted uploads).
+    // While one response stream of a session is unread, the session's worker waits on it:
+    // a later request gets no response head, or another stream stops before its result.
     (Oracle::Liveness, "no-response"),
     (Oracle::Liveness, "request-stream-never-ended"),
 ];

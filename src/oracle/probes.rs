@@ -34,8 +34,11 @@ use crate::trace::{Policy, ProbeTrace, Resources};
 pub const LEAK_FLOOR_BYTES: u64 = 128 << 10;
 
 /// The least growth per unit of an exact heap reading (after a forced collection) that counts
-/// as a leak: 16 KiB, as nothing but live objects is counted.
-pub const GC_HEAP_FLOOR_BYTES: u64 = 16 << 10;
+/// as a leak: 64 KiB. Only live objects are counted, but they still move by a few KiB per unit
+/// as the runtime compiles and caches: measured on CI, leaky-node's aborted streams grew the
+/// live heap by 17 KiB per unit at every doubling once, and not when replayed. A leak of what a
+/// real call holds holds more (leaky-node's smallest is 256 KiB).
+pub const GC_HEAP_FLOOR_BYTES: u64 = 64 << 10;
 
 /// The high-water mark a black-box server is held to when the user sets none: 4 MiB.
 pub const DEFAULT_HIGH_WATER: u64 = 4 << 20;
@@ -444,11 +447,11 @@ mod tests {
     #[test]
     fn an_exact_heap_is_judged_instead_of_rss() {
         // RSS swings by megabytes (garbage before a full collection) while the live heap after
-        // a forced collection grows by 32 KiB per unit.
-        let kib32 = 32 << 10;
+        // a forced collection grows by 96 KiB per unit.
+        let kib96 = 96 << 10;
         let points = [(50, 0), (71, 16), (62, 32), (90, 64)].map(|(rss, units)| Resources {
             rss_bytes: Some(rss * MIB),
-            gc_heap_bytes: Some(20 * MIB + units * kib32),
+            gc_heap_bytes: Some(20 * MIB + units * kib96),
             ..Resources::default()
         });
         let leaking = ProbeTrace::Dose {
@@ -459,7 +462,19 @@ mod tests {
         };
         let found = judge(&leaking, &Policy::default());
         assert_eq!(found[0].evidence["metric"], "gc_heap_bytes");
-        assert_eq!(found[0].evidence["per_unit"], kib32);
+        assert_eq!(found[0].evidence["per_unit"], kib96);
+        // 17 KiB per unit at every doubling: the noise of a live heap, under the floor.
+        let noise = [0, 16, 32, 64].map(|units| Resources {
+            gc_heap_bytes: Some(20 * MIB + units * (17 << 10)),
+            ..Resources::default()
+        });
+        let noisy = ProbeTrace::Dose {
+            tool: "watch".to_owned(),
+            unit: "u",
+            dose: 16,
+            points: noise,
+        };
+        assert!(judge(&noisy, &Policy::default()).is_empty());
         // The same RSS swings with a flat live heap: nothing.
         let flat = [50, 71, 62, 90].map(|rss| Resources {
             rss_bytes: Some(rss * MIB),
