@@ -42,6 +42,15 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
     let echo = |pieces: Vec<Piece>| ToolCall::Echo {
         text: Untrusted(pieces),
     };
+    // An echo call whose upload the client aborts after two 8-byte chunks.
+    let aborted_upload = |session| Op::Call {
+        session,
+        call: echo(vec![Piece::Space]),
+        upload: Upload {
+            chunks: vec![8],
+            abort_after: Some(2),
+        },
+    };
     let seeds = vec![
         (
             "echo-injected-event",
@@ -141,34 +150,10 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
             "drop-slow-stream",
             vec![init(s0), call(s0, stream(10, 16, 100)), drop_first],
         ),
-        (
-            "abort-upload",
-            vec![
-                init(s0),
-                Op::Call {
-                    session: s0,
-                    call: echo(vec![Piece::Space]),
-                    upload: Upload {
-                        chunks: vec![8],
-                        abort_after: Some(2),
-                    },
-                },
-            ],
-        ),
+        ("abort-upload", vec![init(s0), aborted_upload(s0)]),
         (
             "abort-upload-then-call",
-            vec![
-                init(s0),
-                Op::Call {
-                    session: s0,
-                    call: echo(vec![Piece::Space]),
-                    upload: Upload {
-                        chunks: vec![8],
-                        abort_after: Some(2),
-                    },
-                },
-                call(s0, stream(2, 16, 0)),
-            ],
+            vec![init(s0), aborted_upload(s0), call(s0, stream(2, 16, 0))],
         ),
         (
             "fresh-cache-keys",

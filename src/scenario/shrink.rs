@@ -382,35 +382,11 @@ fn simpler_call(call: &ToolCall) -> Vec<ToolCall> {
 fn simpler_id(id: &IdPick) -> Vec<IdPick> {
     match *id {
         IdPick::Own { stream, event } => {
-            let mut out = Vec::new();
-            if stream.0 != 0 {
-                out.push(IdPick::Own {
-                    stream: StreamPick(0),
-                    event,
-                });
-            }
-            out.extend(
-                smaller(event)
-                    .into_iter()
-                    .map(|event| IdPick::Own { stream, event }),
-            );
-            out
+            simpler_pick(stream, event, |stream, event| IdPick::Own { stream, event })
         }
-        IdPick::OtherStream { stream, event } => {
-            let mut out = Vec::new();
-            if stream.0 != 0 {
-                out.push(IdPick::OtherStream {
-                    stream: StreamPick(0),
-                    event,
-                });
-            }
-            out.extend(
-                smaller(event)
-                    .into_iter()
-                    .map(|event| IdPick::OtherStream { stream, event }),
-            );
-            out
-        }
+        IdPick::OtherStream { stream, event } => simpler_pick(stream, event, |stream, event| {
+            IdPick::OtherStream { stream, event }
+        }),
         IdPick::OtherSession { session, event } => smaller(event)
             .into_iter()
             .map(|event| IdPick::OtherSession { session, event })
@@ -432,6 +408,20 @@ fn simpler_id(id: &IdPick) -> Vec<IdPick> {
             .map(|seq| IdPick::Forged { seq })
             .collect(),
     }
+}
+
+/// The simpler forms of an id picked by stream and event: stream 0, then fewer events.
+fn simpler_pick(
+    stream: StreamPick,
+    event: u8,
+    make: impl Fn(StreamPick, u8) -> IdPick,
+) -> Vec<IdPick> {
+    let mut out = Vec::new();
+    if stream.0 != 0 {
+        out.push(make(StreamPick(0), event));
+    }
+    out.extend(smaller(event).into_iter().map(|event| make(stream, event)));
+    out
 }
 
 #[cfg(test)]
