@@ -50,6 +50,9 @@ pub struct ThreadHeap {
     pub allocation_calls: u64,
     /// The live blocks charged to [`Side::Server`].
     pub server: Heap,
+    /// The most bytes [`Self::server`] held since the thread began or since
+    /// [`restart_server_peak`], whichever came last.
+    pub server_peak: i64,
 }
 
 /// Which side of an in-process run an allocation is charged to.
@@ -96,6 +99,7 @@ thread_local! {
         counts: ThreadHeap {
             allocation_calls: 0,
             server: Heap { bytes: 0, allocations: 0 },
+            server_peak: 0,
         },
         side: Side::Server,
     }) };
@@ -131,6 +135,7 @@ fn grew(bytes: usize) -> u8 {
         if state.side == Side::Server {
             state.counts.server.bytes += bytes as i64;
             state.counts.server.allocations += 1;
+            state.counts.server_peak = state.counts.server_peak.max(state.counts.server.bytes);
         }
         state.side.tag()
     })
@@ -169,6 +174,7 @@ unsafe impl GlobalAlloc for Counting {
             state.counts.allocation_calls += 1;
             if tag == Side::Server.tag() {
                 state.counts.server.bytes += new_size as i64 - layout.size() as i64;
+                state.counts.server_peak = state.counts.server_peak.max(state.counts.server.bytes);
             }
         });
         unsafe { moved.add(header) }
@@ -219,6 +225,18 @@ pub fn this_thread() -> Option<ThreadHeap> {
 /// the global allocator.
 pub fn server_heap() -> Option<Heap> {
     this_thread().map(|thread| thread.server)
+}
+
+/// Restarts this thread's [`ThreadHeap::server_peak`] at what the server side holds now, and
+/// returns that; `None` if [`Counting`] is not the global allocator.
+pub fn restart_server_peak() -> Option<i64> {
+    INSTALLED.load(Ordering::Relaxed).then(|| {
+        on_thread(|state| {
+            state.counts.server_peak = state.counts.server.bytes;
+            state.counts.server.bytes
+        })
+        .unwrap_or_default()
+    })
 }
 
 /// Runs `work` with its allocations charged to `side`, then restores the side before it.

@@ -26,6 +26,8 @@ enum Switch {
     Server(Bug),
     /// The stream byte cap is not applied at all.
     NoByteCap,
+    /// A session may hold any number of streams at once.
+    NoStreamCap,
 }
 
 impl Fixture {
@@ -35,6 +37,7 @@ impl Fixture {
             Switch::Model(fault) => config.fault = Some(fault),
             Switch::Server(bug) => config.bug = Some(bug),
             Switch::NoByteCap => config.stream.byte_cap = usize::MAX,
+            Switch::NoStreamCap => config.session.max_streams = usize::MAX,
         }
         config
     }
@@ -195,5 +198,26 @@ pub const FIXTURES: &[Fixture] = &[
         Oracle::Lifecycle,
         Switch::Server(Bug::WrongStatusUnknownSession),
         "an unknown session id gets 400 instead of 404",
+    ),
+    fixture(
+        "no-stream-cap",
+        "flood-slow-calls",
+        Oracle::ConnectionCap,
+        Switch::NoStreamCap,
+        "one session may hold any number of concurrent streams",
+    ),
+    fixture(
+        "no-body-limit",
+        "oversized-chunked-body",
+        Oracle::RequestSize,
+        Switch::Server(Bug::NoBodyLimit),
+        "a request body is read whole before its size is checked",
+    ),
+    fixture(
+        "inflate-unbounded",
+        "gzip-bomb",
+        Oracle::RequestSize,
+        Switch::Server(Bug::InflateUnbounded),
+        "a gzip or deflate body is inflated whole before its size is checked",
     ),
 ];

@@ -107,6 +107,16 @@ struct TargetArgs {
     /// ask (such as refusing an Accept that names neither JSON nor SSE).
     #[arg(long)]
     hardening: bool,
+    /// Judge request bodies against this limit in bytes (default 4 MiB, the TypeScript SDK's):
+    /// an oversized request sends eight times it, and a server should refuse it early.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..=(64 << 20)))]
+    max_request_bytes: Option<u64>,
+    /// How many long-lived streams a flood opens for one principal (default 64).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=512))]
+    probe_streams: Option<u32>,
+    /// Judge the concurrent streams of one principal against this cap, exactly.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_streams_per_principal: Option<u32>,
 }
 
 /// The server log of this run when none is given: named after the run (its start and the
@@ -164,6 +174,9 @@ impl TargetArgs {
             idle_timeout: self.idle_timeout.map(millis),
             max_duration: self.max_duration.map(millis),
             hardening: self.hardening,
+            max_request_bytes: self.max_request_bytes,
+            probe_streams: self.probe_streams,
+            max_streams_per_principal: self.max_streams_per_principal,
         }
     }
 }

@@ -64,6 +64,8 @@ fn every_kind_of_op_is_reachable_through_structure() {
     let mut calls = BTreeSet::new();
     let mut missteps = BTreeSet::new();
     let mut ids = BTreeSet::new();
+    let mut floods = BTreeSet::new();
+    let mut bodies = BTreeSet::new();
     for bytes in inputs(2000) {
         for op in Scenario::from_bytes(&bytes).ops {
             ops.insert(variant(&op));
@@ -77,6 +79,12 @@ fn every_kind_of_op_is_reachable_through_structure() {
                 Op::Resume { id, .. } => {
                     ids.insert(variant(id));
                 }
+                Op::Flood { streams, .. } => {
+                    floods.insert(variant(streams));
+                }
+                Op::Oversize { body, .. } => {
+                    bodies.insert(variant(body));
+                }
                 _ => {}
             }
         }
@@ -88,11 +96,13 @@ fn every_kind_of_op_is_reachable_through_structure() {
             "Call",
             "Delete",
             "DropResponse",
+            "Flood",
             "Initialize",
             "Initialized",
             "ListTools",
             "Misstep",
             "OpenGet",
+            "Oversize",
             "Read",
             "Resume",
             "Stall",
@@ -116,6 +126,11 @@ fn every_kind_of_op_is_reachable_through_structure() {
     assert_eq!(
         ids,
         names(&["Forged", "Mutated", "OtherSession", "OtherStream", "Own"])
+    );
+    assert_eq!(floods, names(&["Calls", "Gets"]));
+    assert_eq!(
+        bodies,
+        names(&["Chunked", "Deflate", "Gzip", "OneChunk", "Sized"])
     );
     // Untrusted echo text reaches SSE control sequences through structure too.
     let injected = inputs(2000).iter().any(|bytes| {

@@ -432,16 +432,121 @@ fn resource_bugs(target: &str, extra: &[&str]) {
     }
 }
 
+/// The seed scenarios of the two limits: a flood of slow calls for one session, a chunked body
+/// eight times the limit, and a gzip bomb that inflates to eight times it.
+const LIMIT_SEEDS: [&str; 3] = [
+    "corpus/harness_reference/flood-slow-calls",
+    "corpus/harness_reference/oversized-chunked-body",
+    "corpus/harness_reference/gzip-bomb",
+];
+
+/// `(oracle, kind)` of every finding that replaying [`LIMIT_SEEDS`] against a fresh server
+/// started by `command` (with `env`) shows.
+fn limit_findings(command: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<(String, String)> {
+    let url = format!("http://127.0.0.1:{}/mcp", free_port());
+    let log = std::env::temp_dir().join(format!("mtf-limits-{}.log", std::process::id()));
+    let mut replay = Command::new(BIN);
+    replay
+        .args(["replay", "--url", &url, "--cmd", command, "--server-log"])
+        .arg(&log)
+        .args(extra)
+        .args(LIMIT_SEEDS);
+    for (key, value) in env {
+        replay.env(key, value);
+    }
+    let output = run_bounded(&mut replay, Duration::from_secs(300));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{command} {env:?}:\n{stdout}");
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "replay: {:?}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let _ = std::fs::remove_file(&log);
+    stdout
+        .lines()
+        .filter_map(|line| line.split_once(": fails: [")?.1.split_once(']'))
+        .filter_map(|(name, _)| name.split_once('/'))
+        .map(|(oracle, kind)| (oracle.to_owned(), kind.to_owned()))
+        .collect()
+}
+
+/// The limit bugs of a leaky server, each found from outside by its seed; the correct server
+/// shows none of them.
+fn limit_bugs(target: &str) {
+    install(target);
+    let command = format!("exec targets/{target}/start.sh");
+    let clean = limit_findings(&command, &[("BUG", "none")], &[]);
+    assert!(clean.is_empty(), "{target} BUG=none: {clean:?}");
+    let cases = [
+        ("no-stream-cap", "connection-cap", "no-stream-cap"),
+        ("no-body-limit", "request-size", "read-before-refusing"),
+        (
+            "no-body-limit",
+            "request-size",
+            "bomb-inflated-before-refusing",
+        ),
+        (
+            "inflate-unbounded",
+            "request-size",
+            "bomb-inflated-before-refusing",
+        ),
+    ];
+    for (bug, oracle, kind) in cases {
+        let found = limit_findings(&command, &[("BUG", bug)], &[]);
+        assert!(
+            found.contains(&(oracle.to_owned(), kind.to_owned())),
+            "{target} BUG={bug}: {oracle}/{kind} not found: {found:?}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs Node and the npm registry; .ci/run runs it"]
 fn leaky_node_resource_bugs() {
     resource_bugs("leaky-node", &["--node-inspect"]);
+    limit_bugs("leaky-node");
 }
 
 #[test]
 #[ignore = "needs Python and the PyPI registry; .ci/run runs it"]
 fn leaky_python_resource_bugs() {
     resource_bugs("leaky-py", &[]);
+    limit_bugs("leaky-py");
+}
+
+#[test]
+#[ignore = "starts the suite's own served reference; .ci/run runs it"]
+fn served_fixture_limits_are_found_from_outside() {
+    // The served reference takes 2 KiB bodies: the policy says so, and the bodies are 1 MiB.
+    let extra = ["--max-request-bytes", "2048"];
+    let cases = [
+        ("reference", None),
+        (
+            "fixture:no-stream-cap",
+            Some(("connection-cap", "no-stream-cap")),
+        ),
+        (
+            "fixture:no-body-limit",
+            Some(("request-size", "read-before-refusing")),
+        ),
+        (
+            "fixture:inflate-unbounded",
+            Some(("request-size", "bomb-inflated-before-refusing")),
+        ),
+    ];
+    for (target, expected) in cases {
+        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
+        let found = limit_findings(&command, &[], &extra);
+        match expected {
+            None => assert!(found.is_empty(), "{target}: {found:?}"),
+            Some((oracle, kind)) => assert!(
+                found.contains(&(oracle.to_owned(), kind.to_owned())),
+                "{target}: {oracle}/{kind} not found: {found:?}"
+            ),
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Any `tower_service::Service` as a target, called in process with no socket.
 
+use crate::alloc;
 use std::fmt;
 use std::future::poll_fn;
 
@@ -78,6 +79,15 @@ where
 
     fn resources(&self) -> Resources {
         (self.resources)()
+    }
+
+    /// What the server side of this thread holds ([`alloc::restart_server_peak`]).
+    fn restart_memory_peak(&mut self) -> Option<u64> {
+        alloc::restart_server_peak().map(|bytes| bytes.max(0) as u64)
+    }
+
+    fn memory_peak(&self) -> Option<u64> {
+        alloc::this_thread().map(|thread| thread.server_peak.max(0) as u64)
     }
 
     fn in_process(&self) -> bool {

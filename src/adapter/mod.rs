@@ -75,6 +75,17 @@ pub trait Target {
     /// runtime's task count for in-process targets).
     fn resources(&self) -> Resources;
 
+    /// Restarts the high-water mark of the memory the server holds at its level now, and
+    /// returns that level in bytes; `None` when the target cannot watch it.
+    fn restart_memory_peak(&mut self) -> Option<u64> {
+        None
+    }
+
+    /// The most memory, in bytes, the server held since [`Target::restart_memory_peak`].
+    fn memory_peak(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether the target runs on the executor's paused, virtual clock (in process) or in real
     /// time (a process behind a socket), which sets the executor's deadlines.
     fn in_process(&self) -> bool;

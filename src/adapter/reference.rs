@@ -2,7 +2,7 @@
 
 use http::Uri;
 
-use crate::model::{Entropy, HighWater, Millis, StreamConfig};
+use crate::model::{Entropy, HighWater, Millis, SessionConfig, StreamConfig};
 use crate::reference::{ConfigError, ReferenceServer, ServerConfig, Snapshot, ToolLimits};
 use crate::trace::Policy;
 
@@ -17,8 +17,8 @@ pub const HARNESS_SEED: u64 = 0x6d63_7066_757a_7a21;
 
 /// The reference's configuration for fuzzing: limits small enough that a scenario of at most
 /// 64 ops reaches every one of them, and cheap to reach (a 128 KiB byte cap, an 8 KiB
-/// high-water mark, 16 KiB chunks, a 5 s idle timeout, a 30 s maximum duration, 2 KiB request
-/// bodies and 1 KiB progress messages), and seeded entropy.
+/// high-water mark, 16 KiB chunks, a 5 s idle timeout, a 30 s maximum duration, 8 streams per
+/// session, 2 KiB request bodies and 1 KiB progress messages), and seeded entropy.
 pub fn harness_config() -> ServerConfig {
     let max_request_bytes = 2 << 10;
     ServerConfig {
@@ -33,6 +33,10 @@ pub fn harness_config() -> ServerConfig {
             max_chunk_bytes: 16 << 10,
             fault: None,
         },
+        session: SessionConfig {
+            max_streams: HARNESS_STREAMS_PER_SESSION,
+            ..SessionConfig::default()
+        },
         entropy: Entropy::Seeded(HARNESS_SEED),
         max_request_bytes,
         tools: ToolLimits {
@@ -44,10 +48,17 @@ pub fn harness_config() -> ServerConfig {
     }
 }
 
+/// The streams one session of the harness configuration may hold at once.
+const HARNESS_STREAMS_PER_SESSION: usize = 8;
+
 /// The limits the oracles hold a reference-built target to: the harness configuration's, which
-/// a fixture may break but not change.
+/// a fixture may break but not change; a flood opens half again the streams a session may
+/// hold (12), enough to pass the cap and cheap enough to run in many scenarios.
 pub fn harness_policy() -> Policy {
-    policy_of(&harness_config())
+    Policy {
+        probe_streams: (HARNESS_STREAMS_PER_SESSION * 3 / 2) as u32,
+        ..policy_of(&harness_config())
+    }
 }
 
 /// The limits `config` advertises, as a policy: its byte cap (plus a terminal event), its
@@ -61,6 +72,7 @@ pub fn policy_of(config: &ServerConfig) -> Policy {
         chunk_allowance: 2 * stream.max_chunk_bytes as u64,
         idle_timeout: Some(stream.idle_timeout),
         max_duration: Some(stream.max_duration),
+        max_request_bytes: config.max_request_bytes as u64,
         ..Policy::default()
     }
 }

@@ -93,7 +93,7 @@ pub struct Summary {
 }
 
 /// The kinds of request a scenario can send, for the coverage figure.
-pub const PURPOSES: u32 = 8;
+pub const PURPOSES: u32 = 9;
 
 /// Waits, when dropped, until every job has dropped its own.
 struct WaitForAll<'a>(&'a Barrier);
@@ -482,6 +482,7 @@ fn purpose_bit(purpose: &Purpose) -> u32 {
         Purpose::OpenGet => 5,
         Purpose::Delete => 6,
         Purpose::Misstep(_) => 7,
+        Purpose::Oversized { .. } => 8,
     }
 }
 

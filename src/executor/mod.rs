@@ -10,6 +10,8 @@
 //! still holds, lets the target settle and takes the `Teardown` snapshot.
 
 mod ids;
+mod oversized;
+mod pressure;
 mod reading;
 mod requests;
 mod tools;
@@ -23,6 +25,7 @@ use serde_json::Value;
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::{sleep, timeout, Instant};
 
+pub use self::oversized::{MIN_OVERSIZE, OVERSIZE_FACTOR};
 use self::reading::{AfterRead, OpenBody, ReadPlan};
 use self::requests::{Headers, MCP_SESSION_ID};
 use self::tools::Fresh;
@@ -254,6 +257,16 @@ struct Send {
     last_event_id: Option<LastEventId>,
     misstep: Option<Misstep>,
     rungs: Rungs,
+    /// A body made elsewhere, sent instead of `body` and `upload`, with its own headers.
+    prepared: Option<Prepared>,
+}
+
+/// A request body made by its op, with what the exchange records of it and the headers that
+/// describe it.
+struct Prepared {
+    body: RequestBody,
+    record: UploadRecord,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl Send {
@@ -268,6 +281,7 @@ impl Send {
             last_event_id: None,
             misstep: None,
             rungs: Rungs::default(),
+            prepared: None,
         }
     }
 }
@@ -339,6 +353,8 @@ impl Run<'_> {
                 send.misstep = Some(*misstep);
                 self.send_and_finish(send).await;
             }
+            Op::Flood { session, streams } => self.flood(*session, *streams).await,
+            Op::Oversize { session, body } => self.oversize(*session, *body).await,
         }
     }
 
@@ -396,6 +412,17 @@ impl Run<'_> {
         let Some(session) = self.session_of(slot) else {
             return;
         };
+        let mut send = self.call_request(slot, session, call);
+        send.upload = Some(upload.clone());
+        let exchange = self.send_and_keep(send).await;
+        if self.trace.exchanges[exchange].upload.aborted {
+            self.settle().await;
+            self.checkpoint(CheckpointKind::AfterAbortedUpload);
+        }
+    }
+
+    /// A `tools/call` request of `call` for `session` (in `slot`), its body whole.
+    fn call_request(&mut self, slot: Slot, session: usize, call: &ToolCall) -> Send {
         let id = self.rpc_id();
         let canary = self.trace.sessions[session].canary.clone();
         let arguments = self.tools.arguments(call, &canary, &mut self.fresh);
@@ -405,12 +432,7 @@ impl Run<'_> {
         send.rpc_id = Some(id);
         send.rungs = arguments.rungs;
         send.body = requests::rpc_request(id, "tools/call", params);
-        send.upload = Some(upload.clone());
-        let exchange = self.send_and_keep(send).await;
-        if self.trace.exchanges[exchange].upload.aborted {
-            self.settle().await;
-            self.checkpoint(CheckpointKind::AfterAbortedUpload);
-        }
+        send
     }
 
     async fn read(&mut self, pick: StreamPick, want: u64) {
@@ -478,6 +500,12 @@ impl Run<'_> {
     /// Sends and reads the whole response (bounded by the drain deadline).
     async fn send_and_finish(&mut self, send: Send) -> usize {
         let exchange = self.send(send).await;
+        self.finish(exchange).await;
+        exchange
+    }
+
+    /// Reads the response of `exchange` to its end (bounded by the drain deadline).
+    async fn finish(&mut self, exchange: usize) {
         if let Some(index) = self
             .open
             .iter()
@@ -494,7 +522,6 @@ impl Run<'_> {
                 self.trace.streams[body.stream].end = Some(StreamEnd::Abandoned { at });
             }
         }
-        exchange
     }
 
     /// Sends and keeps a successful response's body open for later ops; reads an error
@@ -541,8 +568,16 @@ impl Run<'_> {
             last_event_id: send.last_event_id.as_ref().map(|id| id.value.clone()),
             misstep: send.misstep,
         };
-        let (body, upload) = upload(send.body, send.upload.as_ref());
-        let request = requests::build(self.target.endpoint(), send.method.clone(), &headers, body);
+        let (body, upload, extra) = match send.prepared {
+            Some(prepared) => (prepared.body, prepared.record, prepared.headers),
+            None => {
+                let (body, record) = upload(send.body, send.upload.as_ref());
+                (body, record, Vec::new())
+            }
+        };
+        let mut request =
+            requests::build(self.target.endpoint(), send.method.clone(), &headers, body);
+        request.headers_mut().extend(extra);
         let sent_at = self.now();
         let call = on_side(Side::Server, || self.target.call(request));
         let budget = send.rungs.budgeted().then_some(self.deadlines.budget);
@@ -636,9 +671,10 @@ impl Run<'_> {
         })
     }
 
-    fn checkpoint(&mut self, kind: CheckpointKind) {
+    /// What the target holds now, with the heap and the runtime's tasks in process.
+    fn resources_now(&self) -> Resources {
         let in_process = self.target.in_process();
-        let resources = Resources {
+        Resources {
             runtime_tasks: in_process.then(|| {
                 tokio::runtime::Handle::current()
                     .metrics()
@@ -646,7 +682,11 @@ impl Run<'_> {
             }),
             heap: in_process.then(|| self.heap_since_origin()).flatten(),
             ..self.target.resources()
-        };
+        }
+    }
+
+    fn checkpoint(&mut self, kind: CheckpointKind) {
+        let resources = self.resources_now();
         let live_sessions = self
             .trace
             .sessions

@@ -43,6 +43,9 @@ pub const RMCP_KNOWN: &[(Oracle, &str)] = &[
     // a later request gets no response head, or another stream stops before its result.
     (Oracle::Liveness, "no-response"),
     (Oracle::Liveness, "request-stream-never-ended"),
+    // A session may hold any number of concurrent POST response streams (its standalone GET
+    // streams are bounded: 32 "shadow" streams, the oldest closed for a new one).
+    (Oracle::ConnectionCap, "no-stream-cap"),
 ];
 
 /// Runs `bytes` against `spec` and panics with the first finding, if any.

@@ -240,13 +240,14 @@ fn misstep_wrong(
 }
 
 /// A request (not a misstep) sent with the id of a session deleted before it, refused with
-/// another status than 404. A request whose upload was aborted is not judged: its broken body
-/// may be refused (400) before its session is looked at.
+/// another status than 404. A request whose upload was aborted, or whose body is past the
+/// size limit, is not judged: its body may be refused (400, 413) before its session is
+/// looked at (`request-size` judges the oversized ones).
 fn ended_wrong(trace: &Trace, index: usize, exchange: &Exchange, status: u16) -> Option<Wrong> {
     let SessionHeader::Ended(session) = exchange.session_header else {
         return None;
     };
-    if exchange.upload.aborted {
+    if exchange.upload.aborted || matches!(exchange.purpose, Purpose::Oversized { .. }) {
         return None;
     }
     let deleted_by = trace.sessions.get(session)?.deleted_by?;
@@ -402,6 +403,17 @@ mod tests {
         assert_eq!(after_delete(404), []);
         assert_eq!(after_delete(200), []);
         assert_eq!(kinds(&after_delete(400)), ["ended-session-not-404"]);
+    }
+
+    #[test]
+    fn does_not_judge_an_oversized_body_with_a_deleted_sessions_id() {
+        let mut b = Build::new();
+        let s = b.session(Some(RANDOM[0]), "2025-06-18");
+        b.delete(s);
+        let body = crate::scenario::Oversize::Chunked;
+        let e = b.request(Purpose::Oversized { body }, Some(s));
+        b.status(e, 413);
+        assert_eq!(lifecycle(&b.trace), []);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use crate::trace::{Outcome, Purpose, StreamEnd, Trace};
 
 /// `liveness`: "any exchange with Outcome::TimedOut → `no-response`, Failed → `failed`"
 /// (critical), except a request whose upload the client aborted (over a socket that can only
-/// close the connection, so no response is the expected outcome) and a budgeted call the client
+/// close the connection, so no response is the expected outcome), a body past the size limit
+/// whose connection the server closed (an early refusal, which `request-size` judges), and a
+/// budgeted call the client
 /// gave up on before its head came (a cancel); "any stream of a POST request (purpose Call/ListTools/Initialize) with end
 /// Abandoned → `request-stream-never-ended`" (high); "any stream with end Failed →
 /// `stream-failed`" (medium).
@@ -18,6 +20,9 @@ pub(super) fn check(trace: &Trace) -> Vec<Finding> {
         let (kind, summary, evidence) = match &exchange.outcome {
             Outcome::Responded { .. } => continue,
             Outcome::Failed { .. } if exchange.upload.aborted => continue,
+            Outcome::Failed { .. } if matches!(exchange.purpose, Purpose::Oversized { .. }) => {
+                continue
+            }
             // The client gave up on a call it bounded in time: a cancel of its own.
             Outcome::TimedOut { .. } if exchange.budget.is_some() => continue,
             Outcome::TimedOut { at, deadline } => (
@@ -154,6 +159,24 @@ mod tests {
         assert_eq!(check(&b.trace), []);
         b.trace.exchanges[e].upload.aborted = false;
         assert_eq!(kinds(&check(&b.trace)), ["failed"]);
+    }
+
+    #[test]
+    fn an_oversized_body_may_be_refused_by_closing_the_connection() {
+        let mut b = Build::new();
+        let s = b.session(Some("a"), "2025-06-18");
+        let body = crate::scenario::Oversize::Sized;
+        let e = b.request(Purpose::Oversized { body }, Some(s));
+        b.trace.exchanges[e].outcome = Outcome::Failed {
+            at: AT,
+            error: "error writing a body to connection: Broken pipe".to_owned(),
+        };
+        assert_eq!(check(&b.trace), []);
+        b.trace.exchanges[e].outcome = Outcome::TimedOut {
+            at: AT,
+            deadline: AT,
+        };
+        assert_eq!(kinds(&check(&b.trace)), ["no-response"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod isolation;
 mod lifecycle;
 mod limits;
 mod liveness;
+mod pressure;
 mod probes;
 mod replay;
 mod rules;
@@ -59,11 +60,17 @@ pub enum Oracle {
     Lifecycle,
     /// `liveness`: the target stops answering, hangs past a deadline or crashes.
     Liveness,
+    /// `connection-cap`: one principal holds any number of concurrent long-lived streams, each
+    /// costing the server.
+    ConnectionCap,
+    /// `request-size`: a body past the limit (plain, one giant chunk, or a compression bomb) is
+    /// read or inflated into memory instead of being refused early.
+    RequestSize,
 }
 
 impl Oracle {
     /// Every oracle, in the order [`judge`] runs them.
-    pub const ALL: [Oracle; 14] = [
+    pub const ALL: [Oracle; 16] = [
         Oracle::Framing,
         Oracle::CrossSession,
         Oracle::CrossStream,
@@ -78,6 +85,8 @@ impl Oracle {
         Oracle::SessionId,
         Oracle::Lifecycle,
         Oracle::Liveness,
+        Oracle::ConnectionCap,
+        Oracle::RequestSize,
     ];
 
     /// The name used in reports and on the command line.
@@ -97,6 +106,8 @@ impl Oracle {
             Oracle::SessionId => "session-id",
             Oracle::Lifecycle => "lifecycle",
             Oracle::Liveness => "liveness",
+            Oracle::ConnectionCap => "connection-cap",
+            Oracle::RequestSize => "request-size",
         }
     }
 
@@ -117,6 +128,8 @@ impl Oracle {
             Oracle::SessionId => "session ids are predictable or not visible ASCII",
             Oracle::Lifecycle => "wrong status for a missing, unknown or ended session, bad version, Accept, Origin or Host",
             Oracle::Liveness => "the target stops answering, hangs past a deadline, or crashes",
+            Oracle::ConnectionCap => "one principal holds any number of concurrent long-lived streams, and each costs the server memory or descriptors",
+            Oracle::RequestSize => "an oversized body, one giant chunk or a compression bomb is read or inflated into memory instead of being refused early",
         }
     }
 
@@ -234,6 +247,8 @@ pub fn judge_one(oracle: Oracle, trace: &Trace) -> Vec<Finding> {
         Oracle::SessionId => lifecycle::session_id(trace),
         Oracle::Lifecycle => lifecycle::lifecycle(trace),
         Oracle::Liveness => liveness::check(trace),
+        Oracle::ConnectionCap => pressure::connection_cap(trace),
+        Oracle::RequestSize => pressure::request_size(trace),
     }
 }
 

@@ -221,6 +221,18 @@ pub fn rule_of(oracle: Oracle, kind: &str) -> Rule {
              messages it was to carry unless the client can resume it.",
         ),
         (Oracle::Liveness, _) => RESPONSE,
+        (Oracle::ConnectionCap, _) => should(
+            RESOURCES,
+            "A server caps the concurrent long-lived streams one principal (a session, a token, \
+             a client address) may hold, and refuses more (429 or 503) before they exhaust its \
+             memory or descriptors.",
+        ),
+        (Oracle::RequestSize, _) => should(
+            RESOURCES,
+            "A server refuses a request body past its size limit (413) as soon as it passes it: \
+             from its Content-Length, or while reading or inflating it, never holding more than \
+             the limit; a content coding it does not inflate within the limit is refused (415).",
+        ),
     }
 }
 

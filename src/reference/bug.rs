@@ -70,11 +70,18 @@ pub enum Bug {
     /// An unknown, deleted or expired session id gets 400 instead of 404, so a client is not
     /// told to start a new session.
     WrongStatusUnknownSession,
+    /// A POST body is read whole, whatever its `Content-Length` announces and however long it
+    /// runs, and only then measured against `max_request_bytes` (413): every oversized body
+    /// is held in memory before it is refused.
+    NoBodyLimit,
+    /// A `gzip` or `deflate` body is inflated whole before its size is checked (413): a
+    /// compression bomb inflates in memory, however far past `max_request_bytes` it goes.
+    InflateUnbounded,
 }
 
 impl Bug {
     /// Every bug, in declaration order.
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 15] = [
         Bug::RawToolText,
         Bug::DuplicateEventIds,
         Bug::NoCancelCleanup,
@@ -88,6 +95,8 @@ impl Bug {
         Bug::GuessableSessionIds,
         Bug::NoOriginCheck,
         Bug::WrongStatusUnknownSession,
+        Bug::NoBodyLimit,
+        Bug::InflateUnbounded,
     ];
 }
 

@@ -2,10 +2,11 @@
 
 use std::str::FromStr;
 
-use http::header::{ACCEPT, CONTENT_TYPE, HOST, ORIGIN};
+use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
 use http::uri::Authority;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
+use super::decode::Coding;
 use super::refusal::Refusal;
 use super::version::ProtocolVersion;
 use crate::model::SessionId;
@@ -136,6 +137,41 @@ pub(crate) fn json_body(headers: &HeaderMap) -> Result<(), Refusal> {
     } else {
         Err(Refusal::UnsupportedMediaType)
     }
+}
+
+/// The content coding of a POST body: none (or `identity`), `gzip` or `deflate`; any other,
+/// or more than one, is refused with 415 (RFC 9110 15.5.16).
+pub(crate) fn content_coding(headers: &HeaderMap) -> Result<Coding, Refusal> {
+    let Some(value) =
+        single(headers, &CONTENT_ENCODING).map_err(|Repeated| Refusal::UnsupportedEncoding)?
+    else {
+        return Ok(Coding::Identity);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| Refusal::UnsupportedEncoding)?
+        .trim();
+    if value.eq_ignore_ascii_case("identity") || value.is_empty() {
+        Ok(Coding::Identity)
+    } else if value.eq_ignore_ascii_case("gzip") || value.eq_ignore_ascii_case("x-gzip") {
+        Ok(Coding::Gzip)
+    } else if value.eq_ignore_ascii_case("deflate") {
+        Ok(Coding::Deflate)
+    } else {
+        Err(Refusal::UnsupportedEncoding)
+    }
+}
+
+/// The body length a request announces in `Content-Length`, if it announces one it can keep.
+pub(crate) fn announced_length(headers: &HeaderMap) -> Option<u64> {
+    single(headers, &CONTENT_LENGTH)
+        .ok()
+        .flatten()?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The session a request names. Absent, empty or repeated: 400; anything that is not the

@@ -45,6 +45,7 @@ mod bug;
 mod cache;
 mod clock;
 mod config;
+mod decode;
 mod guard;
 mod methods;
 mod refusal;

@@ -42,6 +42,10 @@ pub(crate) enum Refusal {
     BodyTimeout,
     #[error("the body could not be read")]
     BodyFailed,
+    #[error("the body is not valid in its Content-Encoding")]
+    BodyMalformed,
+    #[error("the Content-Encoding must be gzip, deflate or identity")]
+    UnsupportedEncoding,
     #[error("parse error: the body is not JSON")]
     Parse,
     #[error("invalid request: {0}")]
@@ -78,6 +82,7 @@ impl Refusal {
             Refusal::HostMissing
             | Refusal::HostMalformed
             | Refusal::BodyFailed
+            | Refusal::BodyMalformed
             | Refusal::Parse
             | Refusal::InvalidMessage(_)
             | Refusal::InvalidParams(_)
@@ -92,7 +97,9 @@ impl Refusal {
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::Evicted | Refusal::StreamConnected => StatusCode::CONFLICT,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Refusal::UnsupportedMediaType | Refusal::UnsupportedEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Refusal::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::TooManySessions { .. } => StatusCode::SERVICE_UNAVAILABLE,

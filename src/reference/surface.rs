@@ -2,7 +2,8 @@
 //!
 //! Every request is checked in this order, and the first failed check answers:
 //! Host (400/403), Origin (403), path (404), method (405); then per method:
-//! - POST: Accept (406), Content-Type (415), body (413 / 408 / 400), JSON (400, parse error),
+//! - POST: Accept (406), Content-Type (415), Content-Encoding (415: only gzip and deflate),
+//!   body (413, before reading when Content-Length announces too much / 408 / 400), JSON (400, parse error),
 //!   one JSON-RPC message (400, invalid request); `initialize` then opens a session, anything
 //!   else needs `Mcp-Session-Id` (400 missing, 404 unknown) and a matching
 //!   `MCP-Protocol-Version` if present (400); a notification or response gets 202, a request
@@ -21,7 +22,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -30,6 +31,7 @@ use serde_json::Value;
 
 use super::body::ReferenceBody;
 use super::bug::Bug;
+use super::decode::{BodyDecoder, DecodeError};
 use super::guard::{self, MCP_SESSION_ID};
 use super::methods;
 use super::refusal::Refusal;
@@ -203,45 +205,87 @@ fn delete(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<Referenc
     Ok(empty(StatusCode::OK))
 }
 
-/// The whole body, at most `max_request_bytes`, within `request_timeout`, counted in
-/// `uploads` while it is read. Under [`Bug::NoAbortCleanup`], a body that fails is kept; under
-/// [`Bug::StuckAfterAbortedUpload`], it leaves its session's call lock taken.
+/// The whole body, decoded from its content coding, at most `max_request_bytes` on the wire
+/// and once decoded, within `request_timeout`, counted in `uploads` while it is read. A body
+/// that announces more than the limit is refused before a byte of it is read; a body that
+/// passes it is refused as soon as it does (a compression bomb included).
+///
+/// Under [`Bug::NoBodyLimit`] the body is read whole and only then measured; under
+/// [`Bug::InflateUnbounded`] it is inflated whole and only then measured. Under
+/// [`Bug::NoAbortCleanup`], a body that fails is kept; under [`Bug::StuckAfterAbortedUpload`],
+/// it leaves its session's call lock taken.
 async fn read_body<B>(shared: &Arc<Shared>, headers: &HeaderMap, body: B) -> Result<Bytes, Refusal>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let upload = Upload::new(shared);
     let limit = shared.config.max_request_bytes;
+    let bug = shared.config.bug;
+    let coding = guard::content_coding(headers)?;
+    let unbounded_wire = bug == Some(Bug::NoBodyLimit);
+    if !unbounded_wire && guard::announced_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(Refusal::BodyTooLarge { limit });
+    }
+    let decoded_limit = match bug {
+        Some(Bug::NoBodyLimit | Bug::InflateUnbounded) => None,
+        _ => Some(limit),
+    };
+    let wire_limit = if unbounded_wire { usize::MAX } else { limit };
+    let upload = Upload::new(shared);
     let timeout = Duration::from_millis(shared.config.request_timeout.0);
-    let mut received = BytesMut::new();
-    match tokio::time::timeout(timeout, receive(body, limit, &mut received)).await {
-        Err(_) => Err(Refusal::BodyTimeout),
-        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Refusal::BodyTooLarge { limit }),
-        Ok(Err(_)) => {
-            match shared.config.bug {
-                Some(Bug::NoAbortCleanup) => {
-                    keep_failed_upload(shared, headers, upload, received.freeze());
-                }
-                Some(Bug::StuckAfterAbortedUpload) => wedge_session(shared, headers),
-                _ => {}
-            }
-            Err(Refusal::BodyFailed)
+    let mut decoder = BodyDecoder::new(coding, decoded_limit);
+    let received = tokio::time::timeout(timeout, receive(body, wire_limit, &mut decoder)).await;
+    let failed = match received {
+        Err(_) => return Err(Refusal::BodyTimeout),
+        Ok(Ok(())) => {
+            let decoded = decoder.finish().map_err(|error| refusal_of(error, limit))?;
+            // The bugs measure only now, the whole body held.
+            return if decoded.len() > limit {
+                Err(Refusal::BodyTooLarge { limit })
+            } else {
+                Ok(decoded)
+            };
         }
-        Ok(Ok(())) => Ok(received.freeze()),
+        Ok(Err(Received::Decode(error))) => return Err(refusal_of(error, limit)),
+        Ok(Err(Received::Wire(error))) if error.is::<LengthLimitError>() => {
+            return Err(Refusal::BodyTooLarge { limit });
+        }
+        Ok(Err(Received::Wire(_))) => decoder.into_decoded(),
+    };
+    match bug {
+        Some(Bug::NoAbortCleanup) => keep_failed_upload(shared, headers, upload, failed),
+        Some(Bug::StuckAfterAbortedUpload) => wedge_session(shared, headers),
+        _ => {}
+    }
+    Err(Refusal::BodyFailed)
+}
+
+/// How receiving a body failed.
+enum Received {
+    /// The body itself failed, or passed the wire limit ([`LengthLimitError`]).
+    Wire(BoxError),
+    /// Its bytes could not be decoded within the limit.
+    Decode(DecodeError),
+}
+
+fn refusal_of(error: DecodeError, limit: usize) -> Refusal {
+    match error {
+        DecodeError::OverLimit => Refusal::BodyTooLarge { limit },
+        DecodeError::Malformed => Refusal::BodyMalformed,
     }
 }
 
-/// Appends the data of `body` to `received` until its end, failing beyond `limit` bytes.
-async fn receive<B>(body: B, limit: usize, received: &mut BytesMut) -> Result<(), BoxError>
+/// Pushes the data of `body` into `decoder` until its end, failing beyond `limit` bytes on
+/// the wire.
+async fn receive<B>(body: B, limit: usize, decoder: &mut BodyDecoder) -> Result<(), Received>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let mut body = std::pin::pin!(Limited::new(body, limit));
     while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            received.extend_from_slice(&data);
+        if let Ok(data) = frame.map_err(Received::Wire)?.into_data() {
+            decoder.push(&data).map_err(Received::Decode)?;
         }
     }
     Ok(())

@@ -43,6 +43,15 @@ impl RunTarget {
             policy.max_duration = Some(duration);
         }
         policy.hardening = limits.hardening;
+        if let Some(bytes) = limits.max_request_bytes {
+            policy.max_request_bytes = bytes;
+        }
+        if let Some(streams) = limits.probe_streams {
+            policy.probe_streams = streams;
+        }
+        if let Some(cap) = limits.max_streams_per_principal {
+            policy.max_streams_per_principal = Some(cap);
+        }
         policy
     }
 
@@ -101,4 +110,10 @@ pub struct PolicyLimits {
     pub max_duration: Option<Millis>,
     /// `--hardening`: report what careful servers do beyond the specification too.
     pub hardening: bool,
+    /// `--max-request-bytes`: the largest request body a server should take.
+    pub max_request_bytes: Option<u64>,
+    /// `--probe-streams`: how many streams a flood opens for one principal.
+    pub probe_streams: Option<u32>,
+    /// `--max-streams-per-principal`: the most concurrent streams of one principal.
+    pub max_streams_per_principal: Option<u32>,
 }

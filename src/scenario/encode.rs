@@ -6,7 +6,10 @@
 //! `Option` as a bool then the value, `Vec` as a continue-bool before each element and a
 //! false after the last. `Scenario::from_bytes(&s.to_bytes()?) == s` is tested.
 
-use super::{CacheKey, IdPick, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
+use super::{
+    CacheKey, Flood, IdPick, Misstep, Op, Oversize, Scenario, Slot, StreamPick, ToolCall, Upload,
+    Version,
+};
 use crate::input::Piece;
 
 impl Scenario {
@@ -55,7 +58,7 @@ impl Writer {
     }
 
     fn op(&mut self, op: &Op) -> Option<()> {
-        const OPS: u64 = 11;
+        const OPS: u64 = 13;
         match op {
             Op::Initialize { session, version } => {
                 self.variant(0, OPS);
@@ -123,6 +126,27 @@ impl Writer {
                     Misstep::BadAccept => 5,
                 };
                 self.variant(index, 6);
+            }
+            Op::Flood { session, streams } => {
+                self.variant(11, OPS);
+                self.slot(*session);
+                let index = match streams {
+                    Flood::Calls => 0,
+                    Flood::Gets => 1,
+                };
+                self.variant(index, 2);
+            }
+            Op::Oversize { session, body } => {
+                self.variant(12, OPS);
+                self.slot(*session);
+                let index = match body {
+                    Oversize::Sized => 0,
+                    Oversize::Chunked => 1,
+                    Oversize::OneChunk => 2,
+                    Oversize::Gzip => 3,
+                    Oversize::Deflate => 4,
+                };
+                self.variant(index, 5);
             }
         }
         Some(())

@@ -46,6 +46,16 @@ impl fmt::Display for Op {
             Op::Misstep { session, misstep } => {
                 write!(f, "s{} misstep {misstep:?}", session.index())
             }
+            Op::Flood { session, streams } => {
+                write!(f, "s{} flood of {streams:?} streams", session.index())
+            }
+            Op::Oversize { session, body } => {
+                write!(
+                    f,
+                    "s{} oversized tools/call body, {body:?}",
+                    session.index()
+                )
+            }
         }
     }
 }

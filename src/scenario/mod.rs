@@ -12,7 +12,8 @@ pub mod seeds;
 mod shrink;
 
 pub use op::{
-    CacheKey, IdPick, Misstep, Op, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS,
+    CacheKey, Flood, IdPick, Misstep, Op, Oversize, Slot, StreamPick, ToolCall, Upload, Version,
+    MAX_SESSIONS,
 };
 pub use shrink::{shrink, Shrunk, MAX_TRIALS};
 

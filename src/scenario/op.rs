@@ -171,6 +171,34 @@ pub enum Misstep {
     BadAccept,
 }
 
+/// The long-lived streams a flood opens for one principal (here, one session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flood {
+    /// Slow `stream` tool calls, each a response stream that lasts while its tool works.
+    Calls,
+    /// GET requests for the session's standalone stream.
+    Gets,
+}
+
+/// How a request body larger than the policy's `max_request_bytes` is sent: a `tools/call`
+/// whose text argument makes it eight times the limit, and at least 1 MiB (after inflating,
+/// for the encoded ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Oversize {
+    /// With a `Content-Length` that announces its size, in 64 KiB chunks.
+    Sized,
+    /// Chunked (no `Content-Length`), in 64 KiB chunks.
+    Chunked,
+    /// Chunked, as one giant chunk.
+    OneChunk,
+    /// `Content-Encoding: gzip`, a small body that inflates past the limit (a compression bomb).
+    Gzip,
+    /// `Content-Encoding: deflate` (zlib), the same bomb.
+    Deflate,
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum Op {
@@ -240,5 +268,21 @@ pub enum Op {
         session: Slot,
         /// The rule the request breaks.
         misstep: Misstep,
+    },
+    /// Opens the policy's `probe_streams` long-lived streams for one session at once, each
+    /// left unread, then drops them all: a principal that holds many connections.
+    Flood {
+        /// The session that opens them.
+        session: Slot,
+        /// What kind of stream.
+        streams: Flood,
+    },
+    /// POSTs a `tools/call` body eight times the policy's `max_request_bytes` (at least 1 MiB),
+    /// made as it is sent (the client never holds the inflated bytes of a bomb), then reads the answer.
+    Oversize {
+        /// The session whose headers the request carries.
+        session: Slot,
+        /// How the body is sent.
+        body: Oversize,
     },
 }

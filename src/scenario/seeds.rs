@@ -5,7 +5,10 @@
 //! `corpus/harness_reference/` as bytes by [`Scenario::to_bytes`]) and the campaign's
 //! built-in seeds.
 
-use super::{CacheKey, IdPick, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
+use super::{
+    CacheKey, Flood, IdPick, Misstep, Op, Oversize, Scenario, Slot, StreamPick, ToolCall, Upload,
+    Version,
+};
 use crate::input::{Piece, Untrusted};
 
 /// Each seed, by name (the file name in the corpus).
@@ -232,6 +235,50 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
                 Op::Misstep {
                     session: s0,
                     misstep: Misstep::UnknownSessionId,
+                },
+            ],
+        ),
+        (
+            "flood-slow-calls",
+            vec![
+                init(s0),
+                Op::Initialized { session: s0 },
+                Op::Flood {
+                    session: s0,
+                    streams: Flood::Calls,
+                },
+            ],
+        ),
+        (
+            "flood-get-streams",
+            vec![
+                init(s0),
+                Op::Initialized { session: s0 },
+                Op::Flood {
+                    session: s0,
+                    streams: Flood::Gets,
+                },
+            ],
+        ),
+        (
+            "oversized-chunked-body",
+            vec![
+                init(s0),
+                Op::Initialized { session: s0 },
+                Op::Oversize {
+                    session: s0,
+                    body: Oversize::Chunked,
+                },
+            ],
+        ),
+        (
+            "gzip-bomb",
+            vec![
+                init(s0),
+                Op::Initialized { session: s0 },
+                Op::Oversize {
+                    session: s0,
+                    body: Oversize::Gzip,
                 },
             ],
         ),

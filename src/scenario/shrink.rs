@@ -168,7 +168,9 @@ fn slots(op: &Op) -> Vec<Slot> {
         | Op::Call { session, .. }
         | Op::OpenGet { session }
         | Op::Delete { session }
-        | Op::Misstep { session, .. } => vec![*session],
+        | Op::Misstep { session, .. }
+        | Op::Flood { session, .. }
+        | Op::Oversize { session, .. } => vec![*session],
         Op::Resume {
             session,
             id: IdPick::OtherSession { session: other, .. },
@@ -188,7 +190,9 @@ fn map_slots(op: &Op, rename: impl Fn(Slot) -> Slot) -> Op {
         | Op::Call { session, .. }
         | Op::OpenGet { session }
         | Op::Delete { session }
-        | Op::Misstep { session, .. } => *session = rename(*session),
+        | Op::Misstep { session, .. }
+        | Op::Flood { session, .. }
+        | Op::Oversize { session, .. } => *session = rename(*session),
         Op::Resume { session, id } => {
             *session = rename(*session);
             if let IdPick::OtherSession { session: other, .. } = id {
@@ -273,7 +277,9 @@ fn simpler(op: &Op) -> Vec<Op> {
         | Op::ListTools { .. }
         | Op::OpenGet { .. }
         | Op::Delete { .. }
-        | Op::Misstep { .. } => Vec::new(),
+        | Op::Misstep { .. }
+        | Op::Flood { .. }
+        | Op::Oversize { .. } => Vec::new(),
     }
 }
 

@@ -15,7 +15,7 @@ pub use resources::Resources;
 use serde::Serialize;
 
 use crate::model::Millis;
-use crate::scenario::{Misstep, Version};
+use crate::scenario::{Flood, Misstep, Oversize, Version};
 
 /// The most events kept per stream; later events are counted but not kept.
 pub const STREAM_KEEP_EVENTS: usize = 4096;
@@ -37,7 +37,59 @@ pub struct Trace {
     pub streams: Vec<StreamRecord>,
     /// Resource snapshots at chosen moments, in order.
     pub checkpoints: Vec<Checkpoint>,
+    /// Every flood of long-lived streams ([`crate::scenario::Op::Flood`]), in order.
+    pub floods: Vec<FloodRecord>,
+    /// Every oversized request body ([`crate::scenario::Op::Oversize`]), in order.
+    pub oversized: Vec<OversizeRecord>,
 }
+
+/// Many long-lived streams opened at once for one principal, and what the server held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FloodRecord {
+    /// The scenario op.
+    pub step: usize,
+    /// The session that opened them (index into [`Trace::sessions`]): the principal.
+    pub session: usize,
+    /// What kind of stream.
+    pub streams: Flood,
+    /// The requests it sent, in order (indices into [`Trace::exchanges`]).
+    pub exchanges: Vec<usize>,
+    /// What the server held before the first request.
+    pub before: Resources,
+    /// What it held with every stream it accepted open and unread.
+    pub held: Resources,
+    /// The accepted streams still open at that reading (the others had already ended).
+    pub open_when_held: usize,
+}
+
+/// A request body past the limit, and what the server's memory did while it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OversizeRecord {
+    /// Its request (index into [`Trace::exchanges`]).
+    pub exchange: usize,
+    /// How it was sent.
+    pub body: Oversize,
+    /// The limit it was made against: the policy's `max_request_bytes`.
+    pub limit: u64,
+    /// Its size once decoded (inflated, for a bomb).
+    pub decoded_bytes: u64,
+    /// Its size on the wire.
+    pub wire_bytes: u64,
+    /// The bytes of it the client had handed to the connection when the answer's head came
+    /// (`None` without an answer): less than `wire_bytes` is a refusal before the end of the
+    /// body.
+    pub sent_at_answer: Option<u64>,
+    /// How far the server's memory rose over its level before the request, at its highest
+    /// until the answer was read (the server heap in process, the group's resident set
+    /// through `VmHWM` over a socket); `None` where the target cannot watch it.
+    pub memory_growth: Option<u64>,
+}
+
+/// The request-body limit a target is held to unless the user sets another (4 MiB).
+pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 4 << 20;
+
+/// The streams a flood opens for one principal unless the user sets another number.
+pub const DEFAULT_PROBE_STREAMS: u32 = 64;
 
 /// The limits a target is judged against: what it advertises, or what the user asserts with
 /// `--max-stream-bytes` and the idle and duration options. `None` is not judged.
@@ -62,11 +114,20 @@ pub struct Policy {
     /// Whether hardening findings (what the specification does not ask of a server) are
     /// reported; `--hardening` sets it.
     pub hardening: bool,
+    /// The largest request body a server should take; an oversized request sends eight times
+    /// this.
+    pub max_request_bytes: u64,
+    /// How many long-lived streams a flood opens for one principal.
+    pub probe_streams: u32,
+    /// The most concurrent streams one principal may hold, judged exactly when set; when not,
+    /// a flood that is never refused while each stream costs the server is a finding.
+    pub max_streams_per_principal: Option<u32>,
 }
 
 impl Default for Policy {
     /// Nothing judged but what needs no limit; 1 s of slack; 1 KiB terminal allowance;
-    /// 256 KiB of heap tolerance; no hardening findings.
+    /// 256 KiB of heap tolerance; no hardening findings; 4 MiB request bodies (the TypeScript
+    /// SDK's own limit); floods of 64 streams and no exact cap.
     fn default() -> Self {
         Self {
             max_stream_bytes: None,
@@ -78,6 +139,9 @@ impl Default for Policy {
             slack: Millis(1_000),
             heap_tolerance: 256 << 10,
             hardening: false,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            probe_streams: DEFAULT_PROBE_STREAMS,
+            max_streams_per_principal: None,
         }
     }
 }
@@ -205,6 +269,11 @@ pub enum Purpose {
     Delete,
     /// A request that breaks one rule on purpose.
     Misstep(Misstep),
+    /// A `tools/call` whose body is past the request-size limit.
+    Oversized {
+        /// How its body was sent.
+        body: Oversize,
+    },
 }
 
 /// What a request carried as `Mcp-Session-Id`.

@@ -17,16 +17,25 @@
 //                       no-byte-cap            stream ignores MAX_STREAM_BYTES
 //                       abort-handle-leak      stream leaves its audit log handle open when it
 //                                              stops early (the client gone, the byte cap)
+//                       no-stream-cap          a session may hold any number of concurrent
+//                                              POST response streams (no 429 past 16)
+//                       no-body-limit          a POST body is read (and inflated) whole, then
+//                                              measured against the 4 MiB limit
+//                       inflate-unbounded      a gzip or deflate body is inflated whole, then
+//                                              measured against the 4 MiB limit
 //   MAX_STREAM_BYTES  cap on the serialized notification bytes of one stream call (default 8 MiB)
 //   DEBUG             if "1", log every request to stderr
 import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { devNull } from 'node:os';
 import { EventEmitter } from 'node:events';
+import { createGunzip, createInflate } from 'node:zlib';
+import express from 'express';
+import getRawBody from 'raw-body';
 import * as z from 'zod/v4';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
+import { localhostHostValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import { isInitializeRequest, isJSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 const HOST = '127.0.0.1';
@@ -38,7 +47,10 @@ const BUGS = [
     'no-backpressure',
     'no-abort-cleanup',
     'no-byte-cap',
-    'abort-handle-leak'
+    'abort-handle-leak',
+    'no-stream-cap',
+    'no-body-limit',
+    'inflate-unbounded'
 ];
 const BUG = process.env.BUG || 'none';
 const PORT = Number(process.env.PORT ?? '3004');
@@ -67,6 +79,8 @@ const CACHE_ENTRIES = 8; // lookup: LRU capacity
 const WATCH_CONTEXT_BYTES = 256 * KIB; // watch: per-call context pinned by the listener
 const MONITOR_BUFFER_BYTES = MIB; // monitor: buffer held by each periodic job
 const STREAM_BACKLOG_BYTES = MIB; // stream: most bytes left unsent to a client that does not read
+const MAX_BODY_BYTES = 4 * MIB; // POST bodies, inflated or not: the SDK transport's own limit
+const MAX_STREAMS_PER_SESSION = 16; // concurrent POST response streams of one session
 
 // ---------------------------------------------------------------------------------------------
 // Process-wide state
@@ -318,7 +332,7 @@ const getServer = session => {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-// Session id -> { transport, listeners, timers }
+// Session id -> { transport, openStreams, listeners, timers }
 const sessions = new Map();
 
 const sessionNotFound = res =>
@@ -341,7 +355,92 @@ const trackResponses = (sessionId, body, res) => {
     });
 };
 
-const app = createMcpExpressApp({ host: HOST });
+const tooLarge = res =>
+    res.status(413).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Request body too large' }, id: null });
+
+// BUG=inflate-unbounded: a gzip or deflate body is inflated into memory whole, and measured only
+// then. Other bodies go on to the JSON parser.
+const inflateWhole = (req, res, next) => {
+    const coding = String(req.headers['content-encoding'] ?? '').toLowerCase();
+    if (coding !== 'gzip' && coding !== 'deflate') return next();
+    const inflater = coding === 'gzip' ? createGunzip() : createInflate();
+    const chunks = [];
+    let length = 0;
+    inflater.on('data', chunk => {
+        chunks.push(chunk);
+        length += chunk.length;
+    });
+    inflater.on('error', () => {
+        if (!res.headersSent) res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Bad body' }, id: null });
+    });
+    inflater.on('end', () => {
+        if (length > MAX_BODY_BYTES) return tooLarge(res);
+        try {
+            req.body = JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
+        } catch {
+            return res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
+        }
+        req._body = true; // the JSON parser skips a body already read
+        next();
+    });
+    req.pipe(inflater);
+};
+
+// BUG=no-body-limit: the parser takes any size; the body is measured once it is all in memory.
+const measureAfterReading = (req, res, buffer) => {
+    if (buffer.length > MAX_BODY_BYTES) {
+        throw Object.assign(new Error('request entity too large'), { status: 413 });
+    }
+};
+
+// Refuses a POST body with `status` and closes the connection once the answer is out, so that
+// no more of the body is read (express.json would read a refused body to its end first).
+const refuseBody = (req, res, status, message) => {
+    res.set('Connection', 'close');
+    res.on('finish', () => req.socket.destroy());
+    res.status(status).json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+};
+
+// Reads a POST body as JSON into req.body, at most MAX_BODY_BYTES: a Content-Length past it is
+// refused before a byte is read, a longer body as soon as it passes it, and a gzip or deflate
+// body as soon as its inflated bytes do; any other coding gets 415.
+const boundedJson = async (req, res, next) => {
+    if (req.method !== 'POST' || req._body) return next();
+    const coding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (!['identity', 'gzip', 'deflate'].includes(coding)) {
+        return refuseBody(req, res, 415, 'Content-Encoding must be gzip, deflate or identity');
+    }
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+        return refuseBody(req, res, 413, 'Request body too large');
+    }
+    const source = coding === 'identity' ? req : req.pipe(coding === 'gzip' ? createGunzip() : createInflate());
+    let raw;
+    try {
+        raw = await getRawBody(source, { limit: MAX_BODY_BYTES });
+    } catch (error) {
+        const tooLarge = error.type === 'entity.too.large';
+        return refuseBody(req, res, tooLarge ? 413 : 400, tooLarge ? 'Request body too large' : 'Unreadable body');
+    }
+    try {
+        req.body = JSON.parse(raw.toString('utf8'));
+    } catch {
+        return res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
+    }
+    req._body = true;
+    next();
+};
+
+// What createMcpExpressApp({ host }) builds (the Host check, then a JSON body), with a body
+// reader of its own: 4 MiB (the transport's own limit, where express.json allows 100 KB), and a
+// refused body is not read to its end.
+const app = express();
+app.use(localhostHostValidation());
+if (BUG === 'no-body-limit') {
+    app.use(express.json({ limit: '1gb', verify: measureAfterReading }));
+} else {
+    if (BUG === 'inflate-unbounded') app.use(inflateWhole);
+    app.use(boundedJson);
+}
 // The spec: servers MUST validate the Origin header and answer an invalid one with 403 (a
 // browser page must not reach a local server). createMcpExpressApp guards the Host header only.
 const ALLOWED_ORIGINS = new Set([`http://${HOST}:${PORT}`, `http://localhost:${PORT}`]);
@@ -360,6 +459,19 @@ app.post('/mcp', async (req, res) => {
     try {
         const session = sessionId ? sessions.get(sessionId) : undefined;
         if (session) {
+            const streams = (Array.isArray(req.body) ? req.body : [req.body]).some(m => isJSONRPCRequest(m));
+            if (streams) {
+                if (BUG !== 'no-stream-cap' && session.openStreams >= MAX_STREAMS_PER_SESSION) {
+                    res.status(429).json({
+                        jsonrpc: '2.0',
+                        error: { code: -32000, message: `At most ${MAX_STREAMS_PER_SESSION} concurrent streams per session` },
+                        id: null
+                    });
+                    return;
+                }
+                session.openStreams += 1;
+                res.on('close', () => (session.openStreams -= 1));
+            }
             trackResponses(sessionId, req.body, res);
             await session.transport.handleRequest(req, res, req.body);
             return;
@@ -381,7 +493,7 @@ app.post('/mcp', async (req, res) => {
             sessionIdGenerator: () => randomUUID(),
             onsessioninitialized: sid => {
                 log('session initialized', sid);
-                sessions.set(sid, { transport, ...state });
+                sessions.set(sid, { transport, openStreams: 0, ...state });
             }
         });
         transport.onclose = () => {

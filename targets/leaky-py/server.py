@@ -18,6 +18,12 @@ Environment:
                       no-byte-cap            stream ignores MAX_STREAM_BYTES
                       abort-handle-leak      stream leaves its audit log handle open when it
                                              stops early (the client gone, the byte cap)
+                      no-stream-cap          a session may hold any number of concurrent
+                                             POST response streams (no 429 past 16)
+                      no-body-limit          a POST body is read (and inflated) whole, then
+                                             measured against the 4 MiB limit
+                      inflate-unbounded      a gzip or deflate body is inflated whole, then
+                                             measured against the 4 MiB limit
   MAX_STREAM_BYTES  cap on the serialized notification bytes of one stream call (default 8 MiB)
   LOG_LEVEL         server and uvicorn log level (default WARNING)
 """
@@ -31,6 +37,7 @@ import os
 import sys
 import time
 import warnings
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -57,6 +64,9 @@ BUGS = (
     "no-abort-cleanup",
     "no-byte-cap",
     "abort-handle-leak",
+    "no-stream-cap",
+    "no-body-limit",
+    "inflate-unbounded",
 )
 
 KIB = 1024
@@ -64,6 +74,8 @@ MIB = 1024 * KIB
 CACHE_ENTRIES = 8  # lookup: LRU capacity
 WATCH_CONTEXT_BYTES = 256 * KIB  # watch: per-call context pinned by the callback
 MONITOR_BUFFER_BYTES = MIB  # monitor: buffer held by each periodic job
+MAX_BODY_BYTES = 4 * MIB  # POST bodies, inflated or not (the TypeScript SDK's limit)
+MAX_STREAMS_PER_SESSION = 16  # concurrent POST response streams of one session
 
 
 def fail_config(message: str) -> None:
@@ -306,6 +318,127 @@ async def stream(
 
 
 # ---------------------------------------------------------------------------------------------
+# HTTP guards: the SDK's app reads a POST body whole (`await request.body()`) and lets a session
+# hold any number of streams, so these ASGI middlewares bound both, as a careful deployment does.
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[Message], Any]
+
+
+async def refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "error": {"code": -32000, "message": message}, "id": None}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Reads a POST body before the app does: refused with 413 when its Content-Length passes
+    MAX_BODY_BYTES (before a byte is read), or as soon as the bytes read or inflated pass it; a
+    gzip or deflate body is inflated with its output bounded, and any other coding gets 415.
+    BUG=no-body-limit reads and inflates the whole body first and measures it then;
+    BUG=inflate-unbounded bounds the bytes read but inflates the whole body first."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        coding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
+        wbits = {"gzip": 31, "deflate": 15, "identity": None}
+        if coding not in wbits:
+            await refuse(send, 415, "Content-Encoding must be gzip, deflate or identity")
+            return
+        wire_limit = None if BUG == "no-body-limit" else MAX_BODY_BYTES
+        inflate_limit = None if BUG in ("no-body-limit", "inflate-unbounded") else MAX_BODY_BYTES
+        announced = headers.get(b"content-length", b"").decode("latin-1")
+        if wire_limit is not None and announced.isdigit() and int(announced) > wire_limit:
+            await refuse(send, 413, "Request body too large")
+            return
+        inflater = zlib.decompressobj(wbits[coding]) if wbits[coding] else None
+        body = bytearray()
+        wire = 0
+        try:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                chunk = message.get("body", b"")
+                more = message.get("more_body", False)
+                wire += len(chunk)
+                if wire_limit is not None and wire > wire_limit:
+                    raise TooLarge
+                if inflater is None:
+                    body += chunk
+                elif inflate_limit is None:
+                    body += inflater.decompress(chunk)
+                else:
+                    body += inflater.decompress(chunk, inflate_limit + 1 - len(body))
+                    if len(body) > inflate_limit or inflater.unconsumed_tail:
+                        raise TooLarge
+            if len(body) > MAX_BODY_BYTES:
+                raise TooLarge
+        except TooLarge:
+            await refuse(send, 413, "Request body too large")
+            return
+        except zlib.error:
+            await refuse(send, 400, "The body is not valid in its Content-Encoding")
+            return
+        scope = dict(scope)
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+        scope["headers"].append((b"content-length", str(len(body)).encode()))
+        whole = bytes(body)
+        del body
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": whole, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class StreamCap:
+    """Answers 429 to a POST of a session that already holds MAX_STREAMS_PER_SESSION requests in
+    flight (each is a response stream until its response ends); BUG=no-stream-cap lets a
+    session hold any number."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.open: dict[bytes, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = dict(scope.get("headers", [])).get(b"mcp-session-id") if scope["type"] == "http" else None
+        if session is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        held = self.open.get(session, 0)
+        if BUG != "no-stream-cap" and held >= MAX_STREAMS_PER_SESSION:
+            await refuse(send, 429, f"At most {MAX_STREAMS_PER_SESSION} concurrent streams per session")
+            return
+        self.open[session] = held + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open[session] -= 1
+            if self.open[session] == 0:
+                del self.open[session]
+
+
+# ---------------------------------------------------------------------------------------------
 # Serving
 
 
@@ -324,8 +457,8 @@ class ReadyServer(uvicorn.Server):
 def main() -> None:
     port = int(os.environ.get("PORT", "3005"))
     # What mcp.run("streamable-http", host=HOST, port=port) does, with a uvicorn.Server that
-    # reports when it is listening.
-    app = mcp.streamable_http_app(streamable_http_path=PATH, host=HOST)
+    # reports when it is listening, behind the guards above.
+    app = StreamCap(BodyLimit(mcp.streamable_http_app(streamable_http_path=PATH, host=HOST)))
     config = uvicorn.Config(app, host=HOST, port=port, log_level=LOG_LEVEL.lower())
     server = ReadyServer(config)
     asyncio.run(server.serve())

@@ -58,6 +58,35 @@ pub(super) fn group(pgid: u32) -> Resources {
     }
 }
 
+/// Restarts the resident-set high-water mark (`VmHWM`) of every process of group `pgid` at its
+/// current RSS (`5` into `/proc/PID/clear_refs`, which the owner of a process may write), and
+/// returns the group's RSS in bytes; `None` if no member's mark could be restarted.
+pub(super) fn restart_peaks(pgid: u32) -> Option<u64> {
+    let mut restarted = false;
+    let mut rss_kib = 0;
+    for pid in members(pgid) {
+        if fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok() {
+            restarted = true;
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            rss_kib += field_kib(&status, "VmRSS:").unwrap_or(0);
+        }
+    }
+    restarted.then_some(rss_kib * 1024)
+}
+
+/// The group's summed `VmHWM` in bytes: the most each member held since its mark was last
+/// restarted.
+pub(super) fn peaks(pgid: u32) -> Option<u64> {
+    let mut total = None;
+    for pid in members(pgid) {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if let Some(kib) = field_kib(&status, "VmHWM:") {
+            *total.get_or_insert(0) += kib * 1024;
+        }
+    }
+    total
+}
+
 /// Every live process of group `pgid` (zombies, which hold nothing, are left out).
 pub(super) fn members(pgid: u32) -> Vec<u32> {
     let Ok(entries) = fs::read_dir("/proc") else {

@@ -188,6 +188,15 @@ impl Target for HttpTarget {
             .unwrap_or_default()
     }
 
+    /// The summed `VmHWM` of the server's group, restarted through `/proc/PID/clear_refs`.
+    fn restart_memory_peak(&mut self) -> Option<u64> {
+        self.process.as_ref()?.restart_memory_peak()
+    }
+
+    fn memory_peak(&self) -> Option<u64> {
+        self.process.as_ref()?.memory_peak()
+    }
+
     fn in_process(&self) -> bool {
         false
     }
