@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::oversized::{oversized, OVERSIZED_ID};
 use super::reading::{AfterRead, ReadPlan};
 use super::requests;
-use super::{Prepared, Run, Send};
+use super::{Prepared, Run, Send, SlotState};
 use crate::alloc::{charged_to, Side};
 use crate::input::Untrusted;
 use crate::scenario::{Flood, Oversize, Slot, ToolCall};
@@ -32,9 +32,10 @@ const SLOW_CALL: ToolCall = ToolCall::Stream {
 };
 
 impl Run<'_> {
-    /// Opens the policy's `probe_streams` streams for the session in `slot`, one after the
-    /// other and each left unread; reads what the server holds with all of them open; then
-    /// drops every one.
+    /// Opens the policy's `probe_streams` streams for the session in `slot` (for
+    /// [`Flood::SpreadCalls`], one in each of as many new sessions), one after the other and
+    /// each left unread; reads what the server holds with all of them open; then drops every
+    /// one. The control's sessions stay in the trace, and the teardown deletes them.
     pub(super) async fn flood(&mut self, slot: Slot, streams: Flood) {
         let Some(session) = self.session_of(slot) else {
             return;
@@ -45,8 +46,15 @@ impl Run<'_> {
             let send = match streams {
                 Flood::Calls => self.call_request(slot, session, &SLOW_CALL),
                 Flood::Gets => Send::new(Method::GET, Purpose::OpenGet, Some(slot)),
+                Flood::SpreadCalls => match self.principal_of_its_own(slot, session).await {
+                    Some(own) => self.call_request(slot, own, &SLOW_CALL),
+                    None => continue,
+                },
             };
             exchanges.push(self.send_and_keep(send).await);
+            if streams == Flood::SpreadCalls {
+                self.slots[slot.index()] = SlotState::Live(session);
+            }
         }
         self.settle().await;
         let held = self.resources_now();
@@ -89,6 +97,19 @@ impl Run<'_> {
             held,
             open_when_held,
         });
+    }
+
+    /// Opens a new session in `slot` for the control of a flood, speaking the version `like`
+    /// asked for: initialize, then initialized. The slot holds the new session until the
+    /// caller points it back at `like`; `None` if the server opened none.
+    async fn principal_of_its_own(&mut self, slot: Slot, like: usize) -> Option<usize> {
+        self.initialize(slot, self.trace.sessions[like].requested)
+            .await;
+        let own = self.session_of(slot).filter(|&own| own != like)?;
+        let mut send = Send::new(Method::POST, Purpose::Initialized, Some(slot));
+        send.body = requests::rpc_notification("notifications/initialized");
+        self.send_and_finish(send).await;
+        Some(own)
     }
 
     /// POSTs a `tools/call` for the session in `slot` whose body, once decoded, is eight times

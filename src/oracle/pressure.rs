@@ -8,10 +8,11 @@
 //! connection); what is judged is what the server held before it refused, or that it never
 //! refused.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::facts::finding;
 use super::{Finding, Oracle, Severity};
+use crate::scenario::Flood;
 use crate::trace::{FloodRecord, OversizeRecord, Resources, Trace};
 
 /// `connection-cap`, per flood: with a policy cap, more accepted streams than the cap →
@@ -22,16 +23,35 @@ use crate::trace::{FloodRecord, OversizeRecord, Resources, Trace};
 /// session, and closes the oldest for a new one) caps them as well as one that refuses; and
 /// streams that end before the reading were never concurrent, so a server needs no cap for
 /// them.
+///
+/// A control flood ([`Flood::SpreadCalls`]: one stream for each of as many sessions) is not
+/// judged; what each of its streams cost is given beside a one-principal finding of the same
+/// trace, as the cost of a stream that no per-principal cap would refuse.
 pub(super) fn connection_cap(trace: &Trace) -> Vec<Finding> {
+    let control = trace
+        .floods
+        .iter()
+        .find(|flood| flood.streams == Flood::SpreadCalls)
+        .map(|flood| {
+            let accepted = accepted(trace, flood);
+            json!({
+                "sent": flood.exchanges.len(),
+                "accepted": accepted,
+                "open_when_held": flood.open_when_held,
+                "per_stream": StreamCost::of(&flood.before, &flood.held, accepted),
+            })
+        });
     trace
         .floods
         .iter()
-        .filter_map(|flood| judge_flood(trace, flood))
+        .filter(|flood| flood.streams != Flood::SpreadCalls)
+        .filter_map(|flood| judge_flood(trace, flood, control.as_ref()))
         .collect()
 }
 
-fn judge_flood(trace: &Trace, flood: &FloodRecord) -> Option<Finding> {
-    let accepted = flood
+/// How many of a flood's requests got a 2xx answer.
+fn accepted(trace: &Trace, flood: &FloodRecord) -> usize {
+    flood
         .exchanges
         .iter()
         .filter(|&&exchange| {
@@ -40,7 +60,11 @@ fn judge_flood(trace: &Trace, flood: &FloodRecord) -> Option<Finding> {
                 .status()
                 .is_some_and(|status| (200..300).contains(&status))
         })
-        .count();
+        .count()
+}
+
+fn judge_flood(trace: &Trace, flood: &FloodRecord, control: Option<&Value>) -> Option<Finding> {
+    let accepted = accepted(trace, flood);
     let sent = flood.exchanges.len();
     let cost = StreamCost::of(&flood.before, &flood.held, accepted);
     let evidence = json!({
@@ -53,6 +77,7 @@ fn judge_flood(trace: &Trace, flood: &FloodRecord) -> Option<Finding> {
         "per_stream": cost,
         "before": flood.before,
         "held": flood.held,
+        "control": control,
     });
     let (kind, summary) = match trace.policy.max_streams_per_principal {
         Some(cap) if accepted > cap as usize => (
@@ -248,7 +273,7 @@ fn judge_oversized(trace: &Trace, record: &OversizeRecord) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::oracle::test_trace::{kinds, Build};
-    use crate::scenario::{Flood, Oversize};
+    use crate::scenario::Oversize;
     use crate::trace::Purpose;
 
     const ID: &str = "9f2c4e1a7b3d5f608e1c2a4b6d8f0a1c3e5b7d9f1a2c4e6b";
@@ -307,6 +332,19 @@ mod tests {
             found[0].summary
         );
         assert_eq!(found[0].level(), crate::oracle::Level::Should);
+    }
+
+    #[test]
+    fn the_control_is_evidence_not_a_finding() {
+        let mut b = flood(64, 64, 64);
+        let mut control = b.trace.floods[0].clone();
+        control.streams = Flood::SpreadCalls;
+        b.trace.floods.push(control.clone());
+        let found = connection_cap(&b.trace);
+        assert_eq!(kinds(&found), ["no-stream-cap"]);
+        assert_eq!(found[0].evidence["control"]["accepted"], 64);
+        b.trace.floods = vec![control];
+        assert_eq!(kinds(&connection_cap(&b.trace)), Vec::<&str>::new());
     }
 
     #[test]

@@ -133,8 +133,9 @@ impl Writer {
                 let index = match streams {
                     Flood::Calls => 0,
                     Flood::Gets => 1,
+                    Flood::SpreadCalls => 2,
                 };
-                self.variant(index, 2);
+                self.variant(index, 3);
             }
             Op::Oversize { session, body } => {
                 self.variant(12, OPS);

@@ -171,7 +171,8 @@ pub enum Misstep {
     BadAccept,
 }
 
-/// The long-lived streams a flood opens for one principal (here, one session).
+/// The long-lived streams a flood opens: for one principal (here, one session), or, as the
+/// control, one for each of as many principals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flood {
@@ -179,6 +180,9 @@ pub enum Flood {
     Calls,
     /// GET requests for the session's standalone stream.
     Gets,
+    /// Slow `stream` tool calls, each in a session of its own opened for it (initialize,
+    /// initialized, the call): as many principals as streams, the control of [`Flood::Calls`].
+    SpreadCalls,
 }
 
 /// How a request body larger than the policy's `max_request_bytes` is sent: a `tools/call`
@@ -269,8 +273,9 @@ pub enum Op {
         /// The rule the request breaks.
         misstep: Misstep,
     },
-    /// Opens the policy's `probe_streams` long-lived streams for one session at once, each
-    /// left unread, then drops them all: a principal that holds many connections.
+    /// Opens the policy's `probe_streams` long-lived streams for one session at once (or, as
+    /// the control, one for each of as many new sessions), each left unread, then drops them
+    /// all: a principal that holds many connections.
     Flood {
         /// The session that opens them.
         session: Slot,
