@@ -162,6 +162,7 @@ impl TargetArgs {
                 allow_remote: self.allow_remote,
                 probe_dose: self.probe_dose,
                 probe_tools: self.probe_tools.clone(),
+                group: Default::default(),
             })));
         }
         Ok(self.target.or(default).map(RunTarget::InProcess))

@@ -519,8 +519,9 @@ fn leaky_python_resource_bugs() {
 #[test]
 #[ignore = "starts the suite's own served reference; .ci/run runs it"]
 fn served_fixture_limits_are_found_from_outside() {
-    // The served reference takes 2 KiB bodies: the policy says so, and the bodies are 1 MiB.
-    let extra = ["--max-request-bytes", "2048"];
+    // The served reference takes 16 KiB bodies: the policy says so, and the bodies are 8 MiB
+    // (a bomb of 8 KiB on the wire).
+    let extra = ["--max-request-bytes", "16384"];
     let cases = [
         ("reference", None),
         (

@@ -24,7 +24,7 @@ pub use reference::{
 };
 pub(crate) use rmcp_sdk::rmcp_service;
 pub use rmcp_sdk::{rmcp_target, RmcpVariant};
-pub use socket::{HttpError, HttpTarget, Launch, ServerProcess};
+pub use socket::{HttpError, HttpTarget, Launch, ServerGroup, ServerProcess};
 
 use crate::trace::Resources;
 

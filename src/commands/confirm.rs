@@ -42,6 +42,7 @@ impl Served {
             allow_remote: false,
             probe_dose: 0,
             probe_tools: Vec::new(),
+            group: Default::default(),
         });
         let runner = served
             .runner(policy, 0)

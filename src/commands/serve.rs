@@ -16,12 +16,21 @@ use tokio::net::TcpListener;
 
 use super::Exit;
 use crate::adapter::{harness_config, rmcp_service};
-use crate::model::Entropy;
+use crate::model::{Entropy, StreamConfig};
 use crate::reference::{ReferenceServer, ServerConfig, ToolLimits};
 use crate::runner::TargetSpec;
 
 /// What each cached content, listener and monitor of a served reference holds.
 const SERVED_RETAINED_BYTES: usize = 256 << 10;
+
+/// The largest request body of a served reference (16 KiB, eight times the in-process
+/// harness's): a compression bomb of 8 MiB, 8 KiB on the wire, passes the wire limit and
+/// reaches the inflater, where the limit (or a fixture's bug) applies.
+const SERVED_MAX_REQUEST_BYTES: usize = 16 << 10;
+
+/// The largest stream chunk of a served reference: room for the largest message a 16 KiB
+/// request can make (its text JSON-escaped, six bytes a character at worst).
+const SERVED_MAX_CHUNK_BYTES: usize = 128 << 10;
 
 /// The path rmcp is served on (it answers on any path).
 const RMCP_PATH: &str = "/mcp";
@@ -30,7 +39,8 @@ const RMCP_PATH: &str = "/mcp";
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
 /// The configuration `spec` is served with: the harness's limits (and the fixture's bug), with
-/// entropy from the OS and 256 KiB retained by each cached content, listener and monitor. A
+/// entropy from the OS, 256 KiB retained by each cached content, listener and monitor, and
+/// 16 KiB request bodies (128 KiB stream chunks to carry what they make). A
 /// served server runs in real time and never replays, its session ids must not be predictable
 /// (except where a fixture's bug makes them so), and what its bugs leak must show in its
 /// memory, where a black box sees it. `None` for rmcp, which is served as it runs in process.
@@ -45,11 +55,28 @@ pub fn config(spec: TargetSpec) -> Option<ServerConfig> {
 fn served(config: ServerConfig) -> ServerConfig {
     ServerConfig {
         entropy: Entropy::Os,
+        max_request_bytes: SERVED_MAX_REQUEST_BYTES,
+        stream: StreamConfig {
+            max_chunk_bytes: SERVED_MAX_CHUNK_BYTES,
+            ..config.stream
+        },
         tools: ToolLimits {
             retained_bytes: SERVED_RETAINED_BYTES,
             ..config.tools
         },
         ..config
+    }
+}
+
+/// Makes glibc give every block of 128 KiB or more back to the system when it is freed, as a
+/// memory-lean server does. By default glibc raises that threshold to the largest block freed
+/// so far (up to 32 MiB) and keeps such blocks resident: the next oversized body a buggy
+/// fixture holds would reuse them, and from outside (RSS) only the first would show.
+fn return_large_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable of the allocator, before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
     }
 }
 
@@ -84,6 +111,7 @@ where
 /// `listening on http://127.0.0.1:PORT/mcp` to `out` once bound, and serves `spec` on a
 /// multi-thread runtime until the process is killed.
 pub fn serve(spec: TargetSpec, port: u16, out: &mut impl Write) -> Result<Infallible, Exit> {
+    return_large_blocks();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

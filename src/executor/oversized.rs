@@ -8,7 +8,7 @@
 //!
 //! Every oversized body of one tool and size is the same bytes (its JSON-RPC id is
 //! [`OVERSIZED_ID`], never one of the run's own), so each thread compresses a bomb once and
-//! keeps it ([`BOMBS`]).
+//! keeps it, and the giant chunk of an in-process limit too ([`KEPT`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -29,10 +29,17 @@ use crate::scenario::Oversize;
 /// How many times the limit an oversized body holds once decoded.
 pub const OVERSIZE_FACTOR: u64 = 8;
 
-/// The least an oversized body holds once decoded (1 MiB), however small the limit: what a
+/// The least an oversized body holds once decoded (8 MiB), however small the limit: what a
 /// correct server holds while it refuses (its buffers, a decoder's window and state, some
-/// 100 KiB at most) stays far below half of it.
-pub const MIN_OVERSIZE: u64 = 1 << 20;
+/// 100 KiB at most) stays far below half of it, and a server that holds it all must take
+/// fresh pages for it, past the freed memory its allocator keeps resident, so that it shows in
+/// the resident set from outside.
+pub const MIN_OVERSIZE: u64 = 8 << 20;
+
+/// The most a bomb inflates to, in limits (deflate reaches about 1000:1 on its filler): its
+/// compressed bytes stay under the limit, so that a server's limit on the bytes it reads never
+/// refuses it before it is inflated.
+const BOMB_RATIO: u64 = 512;
 
 /// The largest frame of a body sent in chunks.
 const CHUNK: usize = 64 << 10;
@@ -41,12 +48,28 @@ const CHUNK: usize = 64 << 10;
 /// server reads exactly, far above the ids a run counts up to.
 pub(super) const OVERSIZED_ID: u64 = (1 << 53) - 1;
 
-/// The most bombs a thread keeps (each a few KiB, or about 33 KiB for a 4 MiB limit).
-const KEPT_BOMBS: usize = 16;
+/// The most bodies a thread keeps (bombs of a few KiB, or about 33 KiB for a 4 MiB limit; giant
+/// chunks of [`MIN_OVERSIZE`]).
+const KEPT_BODIES: usize = 16;
+
+/// The largest giant chunk a thread keeps: larger ones are made for their request and freed
+/// with it.
+const KEPT_CHUNK_BYTES: u64 = MIN_OVERSIZE;
 
 thread_local! {
-    /// The compressed bombs this thread made, by coding, decoded size and tool.
-    static BOMBS: RefCell<HashMap<(Oversize, u64, String), Bytes>> = RefCell::new(HashMap::new());
+    /// The bodies this thread made once and sends again: compressed bombs, and giant chunks up
+    /// to [`KEPT_CHUNK_BYTES`], by kind, decoded size and tool.
+    static KEPT: RefCell<HashMap<(Oversize, u64, String), Bytes>> = RefCell::new(HashMap::new());
+}
+
+/// The body of `key`, made by `make` unless this thread kept it.
+fn kept(key: (Oversize, u64, String), make: impl FnOnce() -> Bytes) -> Bytes {
+    KEPT.with_borrow_mut(|bodies| {
+        if bodies.len() >= KEPT_BODIES && !bodies.contains_key(&key) {
+            bodies.clear();
+        }
+        bodies.entry(key).or_insert_with(make).clone()
+    })
 }
 
 /// The filler of the text argument.
@@ -71,7 +94,8 @@ pub(super) struct Oversized {
 }
 
 /// A body of `kind` that decodes to [`OVERSIZE_FACTOR`] × `limit` bytes (at least
-/// [`MIN_OVERSIZE`]): `prefix`, filler, `suffix`, the text of a call of `tool` split around
+/// [`MIN_OVERSIZE`], or for a bomb at least the smaller of that and [`BOMB_RATIO`] × `limit`):
+/// `prefix`, filler, `suffix`, the text of a call of `tool` split around
 /// its text argument.
 pub(super) fn oversized(
     kind: Oversize,
@@ -80,7 +104,11 @@ pub(super) fn oversized(
     prefix: &[u8],
     suffix: &[u8],
 ) -> Oversized {
-    let decoded_bytes = limit.saturating_mul(OVERSIZE_FACTOR).max(MIN_OVERSIZE);
+    let least = match kind {
+        Oversize::Gzip | Oversize::Deflate => MIN_OVERSIZE.min(limit.saturating_mul(BOMB_RATIO)),
+        Oversize::Sized | Oversize::Chunked | Oversize::OneChunk => MIN_OVERSIZE,
+    };
+    let decoded_bytes = limit.saturating_mul(OVERSIZE_FACTOR).max(least);
     let filler = decoded_bytes.saturating_sub((prefix.len() + suffix.len()) as u64);
     // At least eight frames, so that a server can refuse before the last of them.
     let chunk = CHUNK
@@ -94,21 +122,17 @@ pub(super) fn oversized(
     };
     let (frames, encoding, wire_bytes): (Frames, _, _) = match kind {
         Oversize::Sized | Oversize::Chunked => (Box::new(plain.frames()), None, decoded_bytes),
-        Oversize::OneChunk => (
-            Box::new(std::iter::once(plain.whole())),
-            None,
-            decoded_bytes,
-        ),
+        Oversize::OneChunk => {
+            let whole = if decoded_bytes <= KEPT_CHUNK_BYTES {
+                kept((kind, decoded_bytes, tool.to_owned()), || plain.whole())
+            } else {
+                plain.whole()
+            };
+            (Box::new(std::iter::once(whole)), None, decoded_bytes)
+        }
         Oversize::Gzip | Oversize::Deflate => {
-            let key = (kind, decoded_bytes, tool.to_owned());
-            let wire = BOMBS.with_borrow_mut(|bombs| {
-                if bombs.len() >= KEPT_BOMBS && !bombs.contains_key(&key) {
-                    bombs.clear();
-                }
-                bombs
-                    .entry(key)
-                    .or_insert_with(|| plain.compressed(kind))
-                    .clone()
+            let wire = kept((kind, decoded_bytes, tool.to_owned()), || {
+                plain.compressed(kind)
             });
             let len = wire.len() as u64;
             let encoding = if kind == Oversize::Gzip {

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::runtime::{Builder, Runtime};
 
 use super::{Runner, RunnerError, Verdict};
-use crate::adapter::{HttpTarget, Launch, Target};
+use crate::adapter::{HttpTarget, Launch, ServerGroup, Target};
 use crate::executor::{execute, execute_with_tools, Deadlines, ToolCatalog};
 use crate::oracle::{judge, judge_one, judge_probe, Finding, Oracle, Severity};
 use crate::probe::{ProbeSpec, Prober};
@@ -31,6 +31,9 @@ pub struct Endpoint {
     pub probe_dose: u32,
     /// The tools the probes call; empty: every tool the server lists.
     pub probe_tools: Vec<String>,
+    /// The server's group, shared by the jobs of one run: the job that starts the server
+    /// keeps it current, and every job reads the server's memory high-water mark through it.
+    pub group: ServerGroup,
 }
 
 /// Runs scenarios against one server behind a socket.
@@ -61,6 +64,7 @@ impl BlackBoxRunner {
                 }
                 None => HttpTarget::new(&endpoint.url, endpoint.allow_remote).map_err(Into::into),
             }
+            .map(|target| target.sharing(endpoint.group.clone()))
         })?;
         let mut black_box = Self {
             runtime,

@@ -93,6 +93,7 @@ impl RunTarget {
                 allow_remote: false,
                 probe_dose: 0,
                 probe_tools: Vec::new(),
+                group: Default::default(),
             }));
         }
         name.parse().map(RunTarget::InProcess)

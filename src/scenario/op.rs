@@ -186,8 +186,9 @@ pub enum Flood {
 }
 
 /// How a request body larger than the policy's `max_request_bytes` is sent: a `tools/call`
-/// whose text argument makes it eight times the limit, and at least 1 MiB (after inflating,
-/// for the encoded ones).
+/// whose text argument makes it, once inflated, eight times the limit and at least 8 MiB (a
+/// bomb: at least the smaller of 8 MiB and 512 times the limit, so that its compressed bytes
+/// stay under the limit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Oversize {
@@ -282,7 +283,7 @@ pub enum Op {
         /// What kind of stream.
         streams: Flood,
     },
-    /// POSTs a `tools/call` body eight times the policy's `max_request_bytes` (at least 1 MiB),
+    /// POSTs a `tools/call` body eight times the policy's `max_request_bytes` (at least 8 MiB),
     /// made as it is sent (the client never holds the inflated bytes of a bomb), then reads the answer.
     Oversize {
         /// The session whose headers the request carries.

@@ -72,9 +72,17 @@ pub struct HttpTarget {
     addrs: Arc<[SocketAddr]>,
     pool: Arc<Pool>,
     process: Option<ServerProcess>,
+    /// The process id of the server's group leader (0 while unknown), shared by every target
+    /// of one server: the one that started it keeps it current across restarts, and the others
+    /// read the server's memory high-water mark through it.
+    group: ServerGroup,
     /// Crashes found and not yet taken, oldest first.
     crashes: Vec<String>,
 }
+
+/// The group leader's process id of a server that one target started, shared with the other
+/// targets of the same server (0 while none is known).
+pub type ServerGroup = Arc<std::sync::atomic::AtomicU32>;
 
 impl HttpTarget {
     /// The server at `url` (`http://127.0.0.1:PORT/mcp`). A host that is not loopback
@@ -87,16 +95,41 @@ impl HttpTarget {
             address,
             pool: Arc::default(),
             process: None,
+            group: ServerGroup::default(),
             crashes: Vec::new(),
         })
+    }
+
+    /// The same target, sharing `group` with the target that started the server: this one
+    /// reads the server's memory high-water mark through it, and one that starts the server
+    /// keeps it current.
+    pub fn sharing(mut self, group: ServerGroup) -> Self {
+        self.group = group;
+        if let Some(process) = &self.process {
+            self.publish(process);
+        }
+        self
     }
 
     /// Starts the server `launch` describes and returns the target at `url` once the server
     /// accepts connections there (blocking, up to the launch's start deadline).
     pub fn launch(url: &str, allow_remote: bool, launch: Launch) -> Result<Self, HttpError> {
         let mut target = Self::new(url, allow_remote)?;
-        target.process = Some(ServerProcess::start(launch, target.address.addrs.clone())?);
+        let process = ServerProcess::start(launch, target.address.addrs.clone())?;
+        target.publish(&process);
+        target.process = Some(process);
         Ok(target)
+    }
+
+    /// Tells the targets sharing this one's group which process leads the server's group now.
+    fn publish(&self, process: &ServerProcess) {
+        let pid = process.pid().unwrap_or(0);
+        self.group.store(pid, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The leader of the server's group, if known.
+    fn group_leader(&self) -> Option<u32> {
+        Some(self.group.load(std::sync::atomic::Ordering::Relaxed)).filter(|&pid| pid != 0)
     }
 
     /// The server the target started, if it did.
@@ -125,7 +158,11 @@ impl HttpTarget {
             self.pool.clear();
             self.crashes.push(crash);
         }
-        process.starting_until().map(tokio::time::Instant::from_std)
+        let starting = process.starting_until().map(tokio::time::Instant::from_std);
+        if let Some(process) = &self.process {
+            self.publish(process);
+        }
+        starting
     }
 }
 
@@ -188,13 +225,14 @@ impl Target for HttpTarget {
             .unwrap_or_default()
     }
 
-    /// The summed `VmHWM` of the server's group, restarted through `/proc/PID/clear_refs`.
+    /// The summed `VmHWM` of the server's group, restarted through `/proc/PID/clear_refs`:
+    /// of the server this target started, or of the one it shares a group with.
     fn restart_memory_peak(&mut self) -> Option<u64> {
-        self.process.as_ref()?.restart_memory_peak()
+        measure::restart_peaks(self.group_leader()?)
     }
 
     fn memory_peak(&self) -> Option<u64> {
-        self.process.as_ref()?.memory_peak()
+        measure::peaks(self.group_leader()?)
     }
 
     fn in_process(&self) -> bool {

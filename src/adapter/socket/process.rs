@@ -169,16 +169,6 @@ impl ServerProcess {
         self.pid().map(measure::group).unwrap_or_default()
     }
 
-    /// Restarts the group's resident-set high-water mark; returns its RSS now, in bytes.
-    pub fn restart_memory_peak(&self) -> Option<u64> {
-        self.pid().and_then(measure::restart_peaks)
-    }
-
-    /// The group's resident-set high-water mark since it was last restarted, in bytes.
-    pub fn memory_peak(&self) -> Option<u64> {
-        self.pid().and_then(measure::peaks)
-    }
-
     /// If the server has exited since the last look: kills what is left of its group, starts
     /// it again (without waiting: see [`Self::starting_until`]) and says what happened, with
     /// the tail of its output. A server that cannot be started again is tried again (and its
