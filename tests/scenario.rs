@@ -127,7 +127,7 @@ fn every_kind_of_op_is_reachable_through_structure() {
         ids,
         names(&["Forged", "Mutated", "OtherSession", "OtherStream", "Own"])
     );
-    assert_eq!(floods, names(&["Calls", "Gets"]));
+    assert_eq!(floods, names(&["Calls", "Gets", "SpreadCalls"]));
     assert_eq!(
         bodies,
         names(&["Chunked", "Deflate", "Gzip", "OneChunk", "Sized"])
