@@ -22,14 +22,18 @@ use crate::input::Untrusted;
 use crate::scenario::{Flood, Oversize, Slot, ToolCall};
 use crate::trace::{CheckpointKind, FloodRecord, OversizeRecord, Purpose, StreamEnd, UploadRecord};
 
-/// The call each stream of a flood makes: the `stream` tool at its most events, each after the
-/// longest delay of real time (1999 is 4 modulo 5: 4 ms, so about a second in all) and nearly
-/// the longest of virtual time (1999 ms), so that the stream outlasts the flood.
-const SLOW_CALL: ToolCall = ToolCall::Stream {
-    count: u8::MAX,
-    size: 0,
-    delay_ms: 1999,
-};
+/// The call each stream of a flood makes: the `stream` tool, each event after the longest delay
+/// of real time (1999 is 4 modulo 5: 4 ms) and nearly the longest of virtual time (1999 ms), so
+/// that the stream outlasts the flood: over a socket 255 events (about a second); in process 8
+/// (16 s of virtual time), since the reference goes on producing a dropped stream's events for
+/// resumption, and 255 of them for each of a flood's streams would cost every later op.
+fn slow_call(in_process: bool) -> ToolCall {
+    ToolCall::Stream {
+        count: if in_process { 8 } else { u8::MAX },
+        size: 0,
+        delay_ms: 1999,
+    }
+}
 
 impl Run<'_> {
     /// Opens the policy's `probe_streams` streams for the session in `slot` (for
@@ -41,13 +45,14 @@ impl Run<'_> {
             return;
         };
         let before = self.resources_now();
+        let slow = slow_call(self.target.in_process());
         let mut exchanges = Vec::new();
         for _ in 0..self.trace.policy.probe_streams {
             let send = match streams {
-                Flood::Calls => self.call_request(slot, session, &SLOW_CALL),
+                Flood::Calls => self.call_request(slot, session, &slow),
                 Flood::Gets => Send::new(Method::GET, Purpose::OpenGet, Some(slot)),
                 Flood::SpreadCalls => match self.principal_of_its_own(slot, session).await {
-                    Some(own) => self.call_request(slot, own, &SLOW_CALL),
+                    Some(own) => self.call_request(slot, own, &slow),
                     None => continue,
                 },
             };
