@@ -16,6 +16,7 @@ use mcp_transport_fuzz::commands::{self, replay, sse::View, Exit};
 use mcp_transport_fuzz::model::Millis;
 use mcp_transport_fuzz::oracle::Oracle;
 use mcp_transport_fuzz::runner::{Endpoint, PolicyLimits, RunTarget, TargetSpec};
+use mcp_transport_fuzz::scenario::Era;
 use mcp_transport_fuzz::sse::Limits;
 
 /// In process, every job runs on its own thread, and the counting allocator charges what the
@@ -117,6 +118,14 @@ struct TargetArgs {
     /// Judge the concurrent streams of one principal against this cap, exactly.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_streams_per_principal: Option<u32>,
+    /// The protocol era to speak: `2025` (sessions), `2026` (stateless 2026-07-28), or `both`
+    /// (each slot as the scenario says; `server/discover` falls back to initialize).
+    #[arg(long, value_name = "ERA", default_value = "both", value_parser = parse_era)]
+    era: Era,
+}
+
+fn parse_era(text: &str) -> Result<Era, String> {
+    Era::parse(text).ok_or_else(|| format!("{text:?} is not an era: use 2025, 2026 or both"))
 }
 
 /// The server log of this run when none is given: named after the run (its start and the
@@ -178,6 +187,7 @@ impl TargetArgs {
             max_request_bytes: self.max_request_bytes,
             probe_streams: self.probe_streams,
             max_streams_per_principal: self.max_streams_per_principal,
+            era: self.era,
         }
     }
 }

@@ -71,7 +71,7 @@ fn the_reference_is_clean_as_a_black_box() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(report(&dir).is_empty());
     assert!(
-        stderr.contains("request kinds 9/9"),
+        stderr.contains("request kinds 12/12"),
         "every kind of request was sent: {stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);

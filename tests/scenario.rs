@@ -66,6 +66,7 @@ fn every_kind_of_op_is_reachable_through_structure() {
     let mut ids = BTreeSet::new();
     let mut floods = BTreeSet::new();
     let mut bodies = BTreeSet::new();
+    let mut deviations = BTreeSet::new();
     for bytes in inputs(2000) {
         for op in Scenario::from_bytes(&bytes).ops {
             ops.insert(variant(&op));
@@ -85,6 +86,9 @@ fn every_kind_of_op_is_reachable_through_structure() {
                 Op::Oversize { body, .. } => {
                     bodies.insert(variant(body));
                 }
+                Op::Stateless { deviation, .. } => {
+                    deviations.insert(variant(deviation));
+                }
                 _ => {}
             }
         }
@@ -95,10 +99,12 @@ fn every_kind_of_op_is_reachable_through_structure() {
         names(&[
             "Call",
             "Delete",
+            "Discover",
             "DropResponse",
             "Flood",
             "Initialize",
             "Initialized",
+            "Listen",
             "ListTools",
             "Misstep",
             "OpenGet",
@@ -106,6 +112,7 @@ fn every_kind_of_op_is_reachable_through_structure() {
             "Read",
             "Resume",
             "Stall",
+            "Stateless",
         ])
     );
     assert_eq!(
@@ -131,6 +138,27 @@ fn every_kind_of_op_is_reachable_through_structure() {
     assert_eq!(
         bodies,
         names(&["Chunked", "Deflate", "Gzip", "OneChunk", "Sized"])
+    );
+    assert_eq!(
+        deviations,
+        names(&[
+            "LogLevel",
+            "NoCapabilities",
+            "NoClientInfo",
+            "NoMetaVersion",
+            "NoMethodHeader",
+            "NoNameHeader",
+            "NoParamHeader",
+            "NoVersionHeader",
+            "None",
+            "StaleLastEventId",
+            "StaleSessionId",
+            "UnsupportedVersion",
+            "VersionMismatch",
+            "WrongMethodHeader",
+            "WrongNameHeader",
+            "WrongParamHeader",
+        ])
     );
     // Untrusted echo text reaches SSE control sequences through structure too.
     let injected = inputs(2000).iter().any(|bytes| {

@@ -109,10 +109,15 @@ fn seed(name: &str) -> Scenario {
         .1
 }
 
-/// Every initialize got 200 and a session id.
+/// Every initialize got 200 and a session id, every server/discover 200.
 fn assert_initialized(name: &str, trace: &Trace) {
     let mut initializes = 0;
     for exchange in &trace.exchanges {
+        if exchange.purpose == Purpose::Discover {
+            initializes += 1;
+            assert_eq!(exchange.outcome.status(), Some(200), "{name}: discover");
+            continue;
+        }
         if exchange.purpose != Purpose::Initialize {
             continue;
         }
@@ -126,7 +131,7 @@ fn assert_initialized(name: &str, trace: &Trace) {
             other => panic!("{name}: initialize got {other:?}"),
         }
     }
-    assert!(initializes > 0, "{name}: no initialize");
+    assert!(initializes > 0, "{name}: no initialize or discover");
 }
 
 /// The `tools/call` streams of `trace`, as the JSON of their events' data.

@@ -98,6 +98,7 @@ pub fn resources_of(snapshot: &Snapshot) -> Resources {
     Resources {
         server_tasks: Some(snapshot.tasks.total()),
         sessions: Some(snapshot.sessions),
+        stateless_requests: Some(snapshot.stateless_requests),
         streams: Some(snapshot.streams),
         logged_events: Some(snapshot.logged_events),
         connections: Some(snapshot.connections),

@@ -93,7 +93,7 @@ pub struct Summary {
 }
 
 /// The kinds of request a scenario can send, for the coverage figure.
-pub const PURPOSES: u32 = 9;
+pub const PURPOSES: u32 = 12;
 
 /// Waits, when dropped, until every job has dropped its own.
 struct WaitForAll<'a>(&'a Barrier);
@@ -483,6 +483,9 @@ fn purpose_bit(purpose: &Purpose) -> u32 {
         Purpose::Delete => 6,
         Purpose::Misstep(_) => 7,
         Purpose::Oversized { .. } => 8,
+        Purpose::Discover => 9,
+        Purpose::Listen { .. } => 10,
+        Purpose::Stateless { .. } => 11,
     }
 }
 

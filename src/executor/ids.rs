@@ -149,3 +149,24 @@ fn forge(template: Option<&str>, seq: u16) -> String {
         .map_or(0, |i| i + 1);
     format!("{}{seq}{}", &template[..start], &template[end + 1..])
 }
+
+/// A `Last-Event-ID` left over from the 2025 era for a stateless client's request: the last
+/// id any session received, or a forged one when none did.
+pub(super) fn stale(trace: &Trace) -> LastEventId {
+    let last = streams_with_ids(trace, |_| true)
+        .into_iter()
+        .rev()
+        .find_map(|stream| Some((stream, id_events(trace, stream).last()?)));
+    match last {
+        Some((stream, event)) => id(
+            trace,
+            stream,
+            event,
+            IdSource::OtherSession { stream, event },
+        ),
+        None => LastEventId {
+            value: forge(None, 0),
+            source: IdSource::Forged,
+        },
+    }
+}

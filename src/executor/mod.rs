@@ -14,6 +14,7 @@ mod oversized;
 mod pressure;
 mod reading;
 mod requests;
+mod stateless;
 mod tools;
 
 use std::time::Duration;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::{sleep, timeout, Instant};
 
@@ -35,7 +36,8 @@ use crate::alloc::{self, charged_to, on_side, Heap, Side};
 use crate::chunking::cut_cycling;
 use crate::model::Millis;
 use crate::scenario::{
-    Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version, MAX_SESSIONS,
+    Deviation, Era, Interests, Misstep, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version,
+    MAX_SESSIONS, STATELESS_VERSION,
 };
 use crate::trace::{
     Checkpoint, CheckpointKind, Exchange, LastEventId, Outcome, Policy, Purpose, Resources, Rungs,
@@ -208,6 +210,7 @@ pub async fn execute_with_tools(
         tools,
         step: 0,
         heap_origin: alloc::server_heap(),
+        era: policy.era,
     };
     run.checkpoint(CheckpointKind::Baseline);
     for (step, op) in scenario.ops.iter().enumerate() {
@@ -244,6 +247,8 @@ struct Run<'t> {
     /// The server side's heap when the run began: readings are counted from it, so the same
     /// scenario reads the same whatever the thread ran before.
     heap_origin: Option<Heap>,
+    /// The era the run speaks (from the policy).
+    era: Era,
 }
 
 /// A request to send.
@@ -259,6 +264,10 @@ struct Send {
     rungs: Rungs,
     /// A body made elsewhere, sent instead of `body` and `upload`, with its own headers.
     prepared: Option<Prepared>,
+    /// The 2026-07-28 headers of a stateless client's request.
+    form: Option<stateless::Form>,
+    /// A session id left over from the 2025 era, sent by a stateless client.
+    stale_session: Option<String>,
 }
 
 /// A request body made by its op, with what the exchange records of it and the headers that
@@ -282,6 +291,8 @@ impl Send {
             misstep: None,
             rungs: Rungs::default(),
             prepared: None,
+            form: None,
+            stale_session: None,
         }
     }
 }
@@ -302,7 +313,21 @@ impl Run<'_> {
 
     async fn op(&mut self, op: &Op) {
         match op {
-            Op::Initialize { session, version } => self.initialize(*session, *version).await,
+            Op::Initialize { session, version } => match self.era {
+                Era::Stateless => self.discover(*session).await,
+                Era::Sessions | Era::Both => self.initialize(*session, *version).await,
+            },
+            Op::Discover { client } => match self.era {
+                Era::Sessions => self.initialize(*client, Version::V2025_11_25).await,
+                Era::Stateless | Era::Both => self.discover(*client).await,
+            },
+            Op::Listen { client, interests } => self.listen(*client, *interests).await,
+            Op::Stateless {
+                client,
+                call,
+                deviation,
+            } => self.stateless_call(*client, call, *deviation).await,
+            Op::Initialized { session } if self.is_stateless(*session) => {}
             Op::Initialized { session } => {
                 let mut send = Send::new(Method::POST, Purpose::Initialized, Some(*session));
                 send.body = requests::rpc_notification("notifications/initialized");
@@ -312,8 +337,7 @@ impl Run<'_> {
                 let id = self.rpc_id();
                 let mut send = Send::new(Method::POST, Purpose::ListTools, Some(*session));
                 send.rpc_id = Some(id);
-                send.body =
-                    requests::rpc_request(id, "tools/list", Value::Object(Default::default()));
+                self.set_body(&mut send, "tools/list", Value::Object(Default::default()));
                 self.send_and_keep(send).await;
             }
             Op::Call {
@@ -332,8 +356,14 @@ impl Run<'_> {
                 let Some(asking) = self.session_of(*session) else {
                     return;
                 };
-                let Some(last_event_id) = ids::resolve(&self.trace, &self.open, asking, *id) else {
-                    return;
+                // A stateless client has no ids of its own: it resumes from a stale one.
+                let last_event_id = if self.trace.sessions[asking].stateless {
+                    ids::stale(&self.trace)
+                } else {
+                    let Some(id) = ids::resolve(&self.trace, &self.open, asking, *id) else {
+                        return;
+                    };
+                    id
                 };
                 let mut send = Send::new(Method::GET, Purpose::Resume, Some(*session));
                 send.last_event_id = Some(last_event_id);
@@ -348,8 +378,7 @@ impl Run<'_> {
                 let id = self.rpc_id();
                 let mut send = Send::new(Method::POST, Purpose::Misstep(*misstep), Some(*session));
                 send.rpc_id = Some(id);
-                send.body =
-                    requests::rpc_request(id, "tools/list", Value::Object(Default::default()));
+                self.set_body(&mut send, "tools/list", Value::Object(Default::default()));
                 send.misstep = Some(*misstep);
                 self.send_and_finish(send).await;
             }
@@ -401,6 +430,7 @@ impl Run<'_> {
             canary: format!("mcp-canary-{session:04}x"),
             requested: version,
             negotiated,
+            stateless: false,
             exchange,
             deleted_by: None,
         });
@@ -426,13 +456,163 @@ impl Run<'_> {
         let id = self.rpc_id();
         let canary = self.trace.sessions[session].canary.clone();
         let arguments = self.tools.arguments(call, &canary, &mut self.fresh);
+        let marked = self.tools.marked_arguments(&arguments.tool);
+        let values: Vec<(String, String)> = marked
+            .into_iter()
+            .filter_map(|(header, path)| {
+                Some((header, stateless::argument_at(&arguments.value, &path)?))
+            })
+            .collect();
         let params = requests::call_params(&arguments.tool, arguments.value, id);
         let tool = arguments.tool;
-        let mut send = Send::new(Method::POST, Purpose::Call { tool }, Some(slot));
+        let mut send = Send::new(
+            Method::POST,
+            Purpose::Call { tool: tool.clone() },
+            Some(slot),
+        );
         send.rpc_id = Some(id);
         send.rungs = arguments.rungs;
-        send.body = requests::rpc_request(id, "tools/call", params);
+        self.set_body(&mut send, "tools/call", params);
+        if let Some(form) = &mut send.form {
+            form.name = Some(tool);
+            form.params = values;
+        }
         send
+    }
+
+    /// Whether `slot` holds a 2026-07-28 client.
+    fn is_stateless(&self, slot: Slot) -> bool {
+        self.session_of(slot)
+            .is_some_and(|session| self.trace.sessions[session].stateless)
+    }
+
+    /// Gives `send` the body of request `send.rpc_id` calling `method` with `params`: for a
+    /// stateless client's slot in the 2026-07-28 form (`_meta` and the standard headers).
+    fn set_body(&self, send: &mut Send, method: &str, params: Value) {
+        let id = send.rpc_id.unwrap_or_default();
+        if send.slot.is_some_and(|slot| self.is_stateless(slot)) {
+            let deviation = Deviation::None;
+            send.body = requests::rpc_request(id, method, stateless::with_meta(params, deviation));
+            send.form = Some(stateless::Form {
+                deviation,
+                method: method.to_owned(),
+                name: None,
+                params: Vec::new(),
+            });
+        } else {
+            send.body = requests::rpc_request(id, method, params);
+        }
+    }
+
+    /// `server/discover` for `slot`: a stateless client when the server lists 2026-07-28 among
+    /// its versions (or, in a 2026-only run, whatever it answers); otherwise, in a run of both
+    /// eras, a 2025-11-25 session instead.
+    async fn discover(&mut self, slot: Slot) {
+        let id = self.rpc_id();
+        let mut send = Send::new(Method::POST, Purpose::Discover, None);
+        send.rpc_id = Some(id);
+        let params = stateless::with_meta(json!({}), Deviation::None);
+        send.body = requests::rpc_request(id, "server/discover", params);
+        send.form = Some(stateless::Form {
+            deviation: Deviation::None,
+            method: "server/discover".to_owned(),
+            name: None,
+            params: Vec::new(),
+        });
+        let exchange = self.send_and_finish(send).await;
+        let speaks = self.trace.exchanges[exchange]
+            .stream
+            .is_some_and(|stream| discovered(&self.trace.streams[stream], id));
+        if !speaks && self.era == Era::Both {
+            return self.initialize(slot, Version::V2025_11_25).await;
+        }
+        let session = self.trace.sessions.len();
+        self.trace.sessions.push(SessionRecord {
+            slot: slot.index(),
+            id: None,
+            canary: format!("mcp-canary-{session:04}x"),
+            requested: Version::V2025_11_25,
+            negotiated: Some(STATELESS_VERSION.to_owned()),
+            stateless: true,
+            exchange,
+            deleted_by: None,
+        });
+        self.trace.exchanges[exchange].session = Some(session);
+        self.slots[slot.index()] = SlotState::Live(session);
+    }
+
+    /// `subscriptions/listen` from the stateless client in `slot`, opting in to `interests`;
+    /// its stream stays open for later ops.
+    async fn listen(&mut self, slot: Slot, interests: Interests) {
+        if !self.is_stateless(slot) {
+            return;
+        }
+        let id = self.rpc_id();
+        let mut send = Send::new(Method::POST, Purpose::Listen { interests }, Some(slot));
+        send.rpc_id = Some(id);
+        let mut filter = serde_json::Map::new();
+        for (wanted, key) in [
+            (interests.tools_list_changed(), "toolsListChanged"),
+            (interests.prompts_list_changed(), "promptsListChanged"),
+            (interests.resources_list_changed(), "resourcesListChanged"),
+        ] {
+            if wanted {
+                filter.insert(key.to_owned(), json!(true));
+            }
+        }
+        let uris: Vec<String> = interests.resource_keys().map(requests::cache_uri).collect();
+        if !uris.is_empty() {
+            filter.insert("resourceSubscriptions".to_owned(), json!(uris));
+        }
+        self.set_body(
+            &mut send,
+            "subscriptions/listen",
+            json!({ "notifications": filter }),
+        );
+        self.send_and_keep(send).await;
+    }
+
+    /// A `tools/call` of `call` from the stateless client in `slot`, departing from the
+    /// correct request as `deviation` says; kept open like any call.
+    async fn stateless_call(&mut self, slot: Slot, call: &ToolCall, deviation: Deviation) {
+        let Some(session) = self.session_of(slot).filter(|_| self.is_stateless(slot)) else {
+            return;
+        };
+        let mut send = self.call_request(slot, session, call);
+        let body: Value = serde_json::from_slice(&send.body).unwrap_or_default();
+        let params = body.get("params").cloned().unwrap_or_default();
+        let Some(form) = &mut send.form else {
+            return;
+        };
+        // A call with no marked argument has no Mcp-Param header to leave out or change.
+        let deviation = match deviation {
+            Deviation::NoParamHeader | Deviation::WrongParamHeader if form.params.is_empty() => {
+                Deviation::None
+            }
+            deviation => deviation,
+        };
+        form.deviation = deviation;
+        send.purpose = Purpose::Stateless {
+            tool: form.name.clone().unwrap_or_default(),
+            deviation,
+        };
+        send.body = requests::rpc_request(
+            send.rpc_id.unwrap_or_default(),
+            "tools/call",
+            stateless::with_meta(params, deviation),
+        );
+        match deviation {
+            Deviation::StaleSessionId => {
+                let last = self.trace.sessions.iter().rev().find_map(|s| s.id.clone());
+                send.stale_session =
+                    Some(last.unwrap_or_else(|| requests::UNKNOWN_SESSION_ID.to_owned()));
+            }
+            Deviation::StaleLastEventId => {
+                send.last_event_id = Some(ids::stale(&self.trace));
+            }
+            _ => {}
+        }
+        self.send_and_keep(send).await;
     }
 
     async fn read(&mut self, pick: StreamPick, want: u64) {
@@ -558,10 +738,23 @@ impl Run<'_> {
             Some(SlotState::Deleted(session)) => SessionHeader::Ended(session),
             Some(SlotState::Empty) | None => SessionHeader::Absent,
         };
-        let session_id = session.and_then(|session| self.trace.sessions[session].id.clone());
-        let protocol_version = session
-            .and_then(|session| self.trace.sessions[session].negotiated.clone())
-            .filter(|version| version.as_str() >= "2025-06-18");
+        let session_id = match &send.stale_session {
+            Some(stale) => Some(stale.clone()),
+            None => session.and_then(|session| self.trace.sessions[session].id.clone()),
+        };
+        let protocol_version = match &send.form {
+            Some(form) => stateless::version_header(form.deviation).map(str::to_owned),
+            None => session
+                .and_then(|session| self.trace.sessions[session].negotiated.clone())
+                .filter(|version| version.as_str() >= "2025-06-18"),
+        };
+        let (form_headers, param_values) = match &send.form {
+            Some(form) => (
+                stateless::headers(form),
+                form.params.iter().map(|(_, value)| value.clone()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         let headers = Headers {
             session_id,
             protocol_version,
@@ -578,6 +771,7 @@ impl Run<'_> {
         let mut request =
             requests::build(self.target.endpoint(), send.method.clone(), &headers, body);
         request.headers_mut().extend(extra);
+        request.headers_mut().extend(form_headers);
         let sent_at = self.now();
         let call = on_side(Side::Server, || self.target.call(request));
         let budget = send.rungs.budgeted().then_some(self.deadlines.budget);
@@ -598,7 +792,10 @@ impl Run<'_> {
                 Some(Misstep::UnknownSessionId) => {
                     SessionHeader::Unknown(requests::UNKNOWN_SESSION_ID.to_owned())
                 }
-                _ => session_header,
+                _ => match send.stale_session {
+                    Some(stale) => SessionHeader::Unknown(stale),
+                    None => session_header,
+                },
             },
             last_event_id: send.last_event_id,
             upload,
@@ -609,6 +806,8 @@ impl Run<'_> {
             stream: None,
             rungs: send.rungs,
             budget: budget.map(millis),
+            response_headers: Vec::new(),
+            param_values,
         };
         match outcome {
             Err(_) => {}
@@ -632,6 +831,11 @@ impl Run<'_> {
                     .as_deref()
                     .is_some_and(|value| value.trim_start().starts_with("text/event-stream"));
                 let opened_at = self.now();
+                record.response_headers = parts
+                    .headers
+                    .keys()
+                    .map(|name| name.as_str().to_owned())
+                    .collect();
                 record.outcome = Outcome::Responded {
                     at: opened_at,
                     status: parts.status.as_u16(),
@@ -693,11 +897,22 @@ impl Run<'_> {
             .iter()
             .filter(|session| session.deleted_by.is_none())
             .count();
+        let open_stateless = self
+            .open
+            .iter()
+            .filter(|body| {
+                let exchange = &self.trace.exchanges[self.trace.streams[body.stream].exchange];
+                exchange
+                    .session
+                    .is_some_and(|session| self.trace.sessions[session].stateless)
+            })
+            .count();
         self.trace.checkpoints.push(Checkpoint {
             step: self.step,
             at: self.now(),
             kind,
             open_bodies: self.open.len(),
+            open_stateless,
             live_sessions,
             resources,
         });
@@ -827,4 +1042,22 @@ fn negotiated_version(stream: &StreamRecord, rpc_id: u64) -> Option<String> {
         .iter()
         .find_map(|event| from(&event.data))
         .or_else(|| from(&stream.text))
+}
+
+/// Whether the `server/discover` result (request `rpc_id`) on `stream` lists 2026-07-28.
+fn discovered(stream: &StreamRecord, rpc_id: u64) -> bool {
+    let lists = |text: &str| {
+        serde_json::from_str::<Value>(text).is_ok_and(|value| {
+            value.get("id").and_then(Value::as_u64) == Some(rpc_id)
+                && value
+                    .pointer("/result/supportedVersions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|versions| {
+                        versions
+                            .iter()
+                            .any(|v| v.as_str() == Some(STATELESS_VERSION))
+                    })
+        })
+    };
+    stream.events.iter().any(|event| lists(&event.data)) || lists(&stream.text)
 }

@@ -105,9 +105,14 @@ impl Run<'_> {
     }
 
     /// Opens a new session in `slot` for the control of a flood, speaking the version `like`
-    /// asked for: initialize, then initialized. The slot holds the new session until the
+    /// asked for: initialize, then initialized (for a stateless `like`, a new stateless
+    /// client: server/discover). The slot holds the new session until the
     /// caller points it back at `like`; `None` if the server opened none.
     async fn principal_of_its_own(&mut self, slot: Slot, like: usize) -> Option<usize> {
+        if self.trace.sessions[like].stateless {
+            self.discover(slot).await;
+            return self.session_of(slot).filter(|&own| own != like);
+        }
         self.initialize(slot, self.trace.sessions[like].requested)
             .await;
         let own = self.session_of(slot).filter(|&own| own != like)?;

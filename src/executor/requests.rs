@@ -105,3 +105,9 @@ pub(super) fn initialize_params(version: &str) -> Value {
 pub(super) fn call_params(tool: &str, arguments: Value, rpc_id: u64) -> Value {
     json!({ "name": tool, "arguments": arguments, "_meta": { "progressToken": rpc_id } })
 }
+
+/// The resource URI of the repeated `fetch_cached` key `key` (`0..4`), as a server that
+/// publishes its cache as resources names it.
+pub(super) fn cache_uri(key: u8) -> String {
+    format!("cache:///key-{key}")
+}

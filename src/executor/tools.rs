@@ -146,6 +146,23 @@ impl ToolCatalog {
         &self.tools
     }
 
+    /// The arguments of `tool` that its schema marks `x-mcp-header`, as `(header, property
+    /// path)`: for the built-in tools, `echo`'s `text` as `Text` (as the reference server and
+    /// the rmcp target declare it).
+    pub(super) fn marked_arguments(&self, tool: &str) -> Vec<(String, Vec<String>)> {
+        if self.tools.is_empty() {
+            return match tool {
+                "echo" => vec![("Text".to_owned(), vec!["text".to_owned()])],
+                _ => Vec::new(),
+            };
+        }
+        self.tools
+            .iter()
+            .find(|known| known.name == tool)
+            .map(|known| super::stateless::marked_arguments(&known.input_schema))
+            .unwrap_or_default()
+    }
+
     /// The tool `call` goes to and its arguments; `canary` ends every untrusted text and
     /// `fresh` hands out values never used before in this scenario.
     pub(super) fn arguments(&self, call: &ToolCall, canary: &str, fresh: &mut Fresh) -> Arguments {

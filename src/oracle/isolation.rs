@@ -22,6 +22,10 @@ pub(super) fn cross_session(trace: &Trace) -> Vec<Finding> {
         let Some(session) = stream_session(trace, index) else {
             continue;
         };
+        // A stateless client's streams are judged by `cross-request`.
+        if trace.sessions[session].stateless {
+            continue;
+        }
         let step = stream_step(trace, index);
         for (event_index, event) in stream.events.iter().enumerate() {
             let at =

@@ -16,6 +16,7 @@ mod pressure;
 mod probes;
 mod replay;
 mod rules;
+mod stateless;
 #[cfg(test)]
 mod test_trace;
 
@@ -66,11 +67,25 @@ pub enum Oracle {
     /// `request-size`: a body past the limit (plain, one giant chunk, or a compression bomb) is
     /// read or inflated into memory instead of being refused early.
     RequestSize,
+    /// `headers`: a 2026-07-28 request with a missing or mismatched `_meta` or header is
+    /// served or refused wrongly, or an argument copied into a header injects one.
+    Headers,
+    /// `legacy-ignore`: a 2026-07-28 request's stale session id or Last-Event-ID is honoured.
+    LegacyIgnore,
+    /// `logging`: a log message on the stream of a request that set no `logLevel`.
+    Logging,
+    /// `cross-request`: a message of one request reaches another request's stream.
+    CrossRequest,
+    /// `subscription`: a listen stream is not acknowledged first, or carries types not opted
+    /// in to, or untagged notifications.
+    Subscription,
+    /// `cancellation`: closing a request's stream does not stop its work.
+    Cancellation,
 }
 
 impl Oracle {
     /// Every oracle, in the order [`judge`] runs them.
-    pub const ALL: [Oracle; 16] = [
+    pub const ALL: [Oracle; 22] = [
         Oracle::Framing,
         Oracle::CrossSession,
         Oracle::CrossStream,
@@ -87,6 +102,12 @@ impl Oracle {
         Oracle::Liveness,
         Oracle::ConnectionCap,
         Oracle::RequestSize,
+        Oracle::Headers,
+        Oracle::LegacyIgnore,
+        Oracle::Logging,
+        Oracle::CrossRequest,
+        Oracle::Subscription,
+        Oracle::Cancellation,
     ];
 
     /// The name used in reports and on the command line.
@@ -108,6 +129,12 @@ impl Oracle {
             Oracle::Liveness => "liveness",
             Oracle::ConnectionCap => "connection-cap",
             Oracle::RequestSize => "request-size",
+            Oracle::Headers => "headers",
+            Oracle::LegacyIgnore => "legacy-ignore",
+            Oracle::Logging => "logging",
+            Oracle::CrossRequest => "cross-request",
+            Oracle::Subscription => "subscription",
+            Oracle::Cancellation => "cancellation",
         }
     }
 
@@ -130,6 +157,12 @@ impl Oracle {
             Oracle::Liveness => "the target stops answering, hangs past a deadline, or crashes",
             Oracle::ConnectionCap => "one principal holds any number of concurrent long-lived streams, and each costs the server memory or descriptors",
             Oracle::RequestSize => "an oversized body, one giant chunk or a compression bomb is read or inflated into memory instead of being refused early",
+            Oracle::Headers => "a 2026-07-28 request with a missing or mismatched _meta, MCP-Protocol-Version, Mcp-Method, Mcp-Name or Mcp-Param header is not refused with 400 and the revision's code, or an argument value injects a header",
+            Oracle::LegacyIgnore => "a 2026-07-28 request's stale Mcp-Session-Id is echoed, its stale Last-Event-ID replays events, or a GET or DELETE naming that revision is served",
+            Oracle::Logging => "a notifications/message reaches the stream of a 2026-07-28 request that set no logLevel",
+            Oracle::CrossRequest => "a response, progress or canary of one request or client reaches another request's stream",
+            Oracle::Subscription => "a subscriptions/listen stream is not acknowledged first, carries a type not opted in to, or a notification without its subscription id",
+            Oracle::Cancellation => "after the client closes a 2026-07-28 request's stream before its response, the server goes on working on it",
         }
     }
 
@@ -249,6 +282,12 @@ pub fn judge_one(oracle: Oracle, trace: &Trace) -> Vec<Finding> {
         Oracle::Liveness => liveness::check(trace),
         Oracle::ConnectionCap => pressure::connection_cap(trace),
         Oracle::RequestSize => pressure::request_size(trace),
+        Oracle::Headers => stateless::headers(trace),
+        Oracle::LegacyIgnore => stateless::legacy_ignore(trace),
+        Oracle::Logging => stateless::logging(trace),
+        Oracle::CrossRequest => stateless::cross_request(trace),
+        Oracle::Subscription => stateless::subscription(trace),
+        Oracle::Cancellation => stateless::cancellation(trace),
     }
 }
 

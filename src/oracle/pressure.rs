@@ -45,6 +45,9 @@ pub(super) fn connection_cap(trace: &Trace) -> Vec<Finding> {
         .floods
         .iter()
         .filter(|flood| flood.streams != Flood::SpreadCalls)
+        // A stateless (2026-07-28) client is no principal: without a token or an address of
+        // its own, nothing ties its requests together for a server to count.
+        .filter(|flood| !trace.sessions[flood.session].stateless)
         .filter_map(|flood| judge_flood(trace, flood, control.as_ref()))
         .collect()
 }

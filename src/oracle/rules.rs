@@ -62,6 +62,10 @@ const SECURITY: &str = "MCP 2025-11-25, Basic › Transports › Security Warnin
 const VERSION_HEADER: &str = "MCP 2025-11-25, Basic › Transports › Protocol Version Header";
 const BEST_PRACTICES: &str = "MCP 2025-11-25, Security Best Practices › Session Hijacking";
 const RESOURCES: &str = "mcp-transport-fuzz transport rules (resource best practice)";
+const SHTTP_2026: &str = "MCP 2026-07-28, Basic › Transports › Streamable HTTP";
+const META_2026: &str = "MCP 2026-07-28, Basic › _meta › Per-request protocol fields";
+const LOGGING_2026: &str = "MCP 2026-07-28, Server › Utilities › Logging";
+const SUBSCRIPTIONS_2026: &str = "MCP 2026-07-28, Basic › Patterns › Subscriptions";
 const FRAMING: &str = "mcp-transport-fuzz transport rules (SSE framing of JSON-RPC messages)";
 
 const fn must(source: &'static str, text: &'static str) -> Rule {
@@ -226,6 +230,61 @@ pub fn rule_of(oracle: Oracle, kind: &str) -> Rule {
             "A server caps the concurrent long-lived streams one principal (a session, a token, \
              a client address) may hold, and refuses more (429 or 503) before they exhaust its \
              memory or descriptors.",
+        ),
+        (Oracle::Headers, "missing-meta-not-refused") => must(
+            META_2026,
+            "If a request is missing a required _meta field, the server MUST reject it with \
+             JSON-RPC error code -32602 (Invalid params). On HTTP, the response status MUST be \
+             400 Bad Request.",
+        ),
+        (Oracle::Headers, "unsupported-version-not-refused") => must(
+            SHTTP_2026,
+            "A request naming a protocol version the server does not support gets 400 Bad \
+             Request with UnsupportedProtocolVersion (-32022), whose data lists the supported \
+             versions.",
+        ),
+        (Oracle::Headers, "header-injected") => must(
+            SHTTP_2026,
+            "Values that are not plain visible ASCII MUST be Base64-encoded: a header value \
+             built from a tool argument never splits into, or injects, another header.",
+        ),
+        (Oracle::Headers, "unsupported-revision-served") => should(
+            SHTTP_2026,
+            "A server that does not support the requested version answers 400 with an error, \
+             so that a client falls back to initialize; it does not serve the request.",
+        ),
+        (Oracle::Headers, _) => must(
+            SHTTP_2026,
+            "Servers MUST reject requests with a missing MCP-Protocol-Version, Mcp-Method or \
+             Mcp-Name header, or a header value that does not match the request body, with \
+             400 Bad Request and HeaderMismatch (-32020).",
+        ),
+        (Oracle::LegacyIgnore, _) => should(
+            SHTTP_2026,
+            "A server that receives legacy traffic SHOULD answer GET and DELETE with 405, \
+             ignore Mcp-Session-Id (never mint or echo session IDs) and ignore Last-Event-ID.",
+        ),
+        (Oracle::Logging, _) => must(
+            LOGGING_2026,
+            "The server MUST NOT emit notifications/message for a request that does not \
+             include io.modelcontextprotocol/logLevel.",
+        ),
+        (Oracle::CrossRequest, _) => must(
+            SHTTP_2026,
+            "The server MUST send each response and notification of a request on that \
+             request's own response stream: a message never reaches another request's stream.",
+        ),
+        (Oracle::Subscription, _) => must(
+            SUBSCRIPTIONS_2026,
+            "The server MUST send notifications/subscriptions/acknowledged first, MUST NOT send \
+             notification types the client did not ask for, and tags each notification with \
+             io.modelcontextprotocol/subscriptionId.",
+        ),
+        (Oracle::Cancellation, _) => should(
+            SHTTP_2026,
+            "Closing the SSE response stream MUST be treated by the server as cancellation of \
+             that request: the server SHOULD stop the work and MUST NOT send any further \
+             message for it.",
         ),
         (Oracle::RequestSize, _) => should(
             RESOURCES,

@@ -62,6 +62,7 @@ impl Build {
             canary: format!("mcp-canary-{session:04}x"),
             requested: Version::V2025_06_18,
             negotiated: Some(version.to_owned()),
+            stateless: version == crate::scenario::STATELESS_VERSION,
             exchange,
             deleted_by: None,
         });
@@ -78,7 +79,13 @@ impl Build {
         };
         let rpc_id = matches!(
             purpose,
-            Purpose::Initialize | Purpose::ListTools | Purpose::Call { .. } | Purpose::Misstep(_)
+            Purpose::Initialize
+                | Purpose::ListTools
+                | Purpose::Call { .. }
+                | Purpose::Misstep(_)
+                | Purpose::Discover
+                | Purpose::Listen { .. }
+                | Purpose::Stateless { .. }
         )
         .then_some(index as u64 + 1);
         let session_header = match session {
@@ -106,6 +113,8 @@ impl Build {
             stream: None,
             rungs: Rungs::default(),
             budget: None,
+            response_headers: Vec::new(),
+            param_values: Vec::new(),
         });
         index
     }
@@ -211,6 +220,7 @@ impl Build {
             at: Millis(10 * step as u64),
             kind,
             open_bodies,
+            open_stateless: 0,
             live_sessions,
             resources,
         });

@@ -77,11 +77,29 @@ pub enum Bug {
     /// A `gzip` or `deflate` body is inflated whole before its size is checked (413): a
     /// compression bomb inflates in memory, however far past `max_request_bytes` it goes.
     InflateUnbounded,
+    /// 2026-07-28: stateless requests share one transport, as in the TypeScript SDK's advisory
+    /// on shared stateless transports: every message of a stateless request goes to the most
+    /// recently opened stateless response stream still open, whoever's request it is.
+    SharedResponseStream,
+    /// 2026-07-28: closing a stateless request's response stream does not cancel it: its
+    /// work runs on to its end (its messages going nowhere).
+    NoCancelOnClose,
+    /// 2026-07-28: `subscriptions/listen` sends every notification type to every listener,
+    /// whatever it opted in to.
+    ListenIgnoresFilter,
+    /// 2026-07-28: `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` are not checked against the
+    /// body: missing or mismatched headers are served.
+    NoHeaderChecks,
+    /// 2026-07-28: a stateless request's stale `Mcp-Session-Id` is echoed in its response.
+    LegacySessionEcho,
+    /// 2026-07-28: `monitor` sends its log notifications whether or not the request set a
+    /// `logLevel`.
+    LogsWithoutLevel,
 }
 
 impl Bug {
     /// Every bug, in declaration order.
-    pub const ALL: [Bug; 15] = [
+    pub const ALL: [Bug; 21] = [
         Bug::RawToolText,
         Bug::DuplicateEventIds,
         Bug::NoCancelCleanup,
@@ -97,6 +115,12 @@ impl Bug {
         Bug::WrongStatusUnknownSession,
         Bug::NoBodyLimit,
         Bug::InflateUnbounded,
+        Bug::SharedResponseStream,
+        Bug::NoCancelOnClose,
+        Bug::ListenIgnoresFilter,
+        Bug::NoHeaderChecks,
+        Bug::LegacySessionEcho,
+        Bug::LogsWithoutLevel,
     ];
 }
 
@@ -174,4 +198,25 @@ fn raw_text_frame(id: &str, data: &str) -> Option<Bytes> {
     let message: serde_json::Value = serde_json::from_str(data).ok()?;
     let text = message.pointer("/result/content/0/text")?.as_str()?;
     Some(Bytes::from(format!("id: {id}\ndata: {text}\n\n")))
+}
+
+/// The frame of a stateless stream's event: its data alone (no id, no log), through the safe
+/// encoder, or under [`Bug::RawToolText`] with a tool result's text raw.
+pub(crate) fn stateless_frame(bug: Option<Bug>, data: &str) -> Bytes {
+    if bug == Some(Bug::RawToolText) {
+        if let Some(frame) = raw_text(data) {
+            return frame;
+        }
+    }
+    let mut frame = BytesMut::with_capacity(data.len() + 16);
+    crate::sse::Frame::data(data)
+        .encode(&mut frame)
+        .expect("a data-only frame always encodes");
+    frame.freeze()
+}
+
+fn raw_text(data: &str) -> Option<Bytes> {
+    let message: serde_json::Value = serde_json::from_str(data).ok()?;
+    let text = message.pointer("/result/content/0/text")?.as_str()?;
+    Some(Bytes::from(format!("data: {text}\n\n")))
 }

@@ -48,6 +48,7 @@ mod config;
 mod decode;
 mod guard;
 mod methods;
+mod modern;
 mod refusal;
 mod rpc;
 mod shared;

@@ -13,6 +13,10 @@ pub(crate) mod code {
     pub(crate) const INTERNAL_ERROR: i64 = -32603;
     /// A transport-level refusal (the range JSON-RPC leaves to servers).
     pub(crate) const SERVER_ERROR: i64 = -32000;
+    /// 2026-07-28: a header that is missing, malformed, or not what the body says.
+    pub(crate) const HEADER_MISMATCH: i64 = -32020;
+    /// 2026-07-28: a protocol version the server does not speak.
+    pub(crate) const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 }
 
 /// A request the server turns down: the response is [`Refusal::status`] with a JSON-RPC error
@@ -74,6 +78,14 @@ pub(crate) enum Refusal {
     TooManySessions { limit: usize },
     #[error("internal error: {0}")]
     Internal(&'static str),
+    #[error("header mismatch: {0}")]
+    HeaderMismatch(&'static str),
+    #[error("unsupported protocol version")]
+    UnsupportedVersion { requested: String },
+    #[error("method not found")]
+    MethodNotFound,
+    #[error("the 2026-07-28 revision has no GET or DELETE: POST only")]
+    PostOnly,
 }
 
 impl Refusal {
@@ -89,7 +101,11 @@ impl Refusal {
             | Refusal::SessionMissing
             | Refusal::ProtocolVersion
             | Refusal::LastEventId
-            | Refusal::StreamEnded => StatusCode::BAD_REQUEST,
+            | Refusal::StreamEnded
+            | Refusal::HeaderMismatch(_)
+            | Refusal::UnsupportedVersion { .. } => StatusCode::BAD_REQUEST,
+            Refusal::MethodNotFound => StatusCode::NOT_FOUND,
+            Refusal::PostOnly => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::HostNotAllowed | Refusal::OriginNotAllowed => StatusCode::FORBIDDEN,
             Refusal::NotFound | Refusal::SessionUnknown => StatusCode::NOT_FOUND,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -113,7 +129,22 @@ impl Refusal {
             Refusal::InvalidMessage(_) => code::INVALID_REQUEST,
             Refusal::InvalidParams(_) => code::INVALID_PARAMS,
             Refusal::Internal(_) => code::INTERNAL_ERROR,
+            Refusal::HeaderMismatch(_) => code::HEADER_MISMATCH,
+            Refusal::UnsupportedVersion { .. } => code::UNSUPPORTED_PROTOCOL_VERSION,
+            Refusal::MethodNotFound => code::METHOD_NOT_FOUND,
             _ => code::SERVER_ERROR,
+        }
+    }
+
+    /// The error's `data`, where the revision defines one: the versions this server speaks
+    /// beside the one asked for.
+    pub(crate) fn data(&self) -> Option<serde_json::Value> {
+        match self {
+            Refusal::UnsupportedVersion { requested } => Some(serde_json::json!({
+                "supported": super::version::ProtocolVersion::SUPPORTED,
+                "requested": requested,
+            })),
+            _ => None,
         }
     }
 }

@@ -134,11 +134,11 @@ pub(crate) fn notification<P: Serialize>(method: &'static str, params: P) -> Not
 
 /// The body of a refused request: a JSON-RPC error with a null id.
 pub(crate) fn refusal_body(refusal: &Refusal) -> Bytes {
-    let value = json!({
-        "jsonrpc": "2.0",
-        "id": null,
-        "error": { "code": refusal.rpc_code(), "message": refusal.to_string() },
-    });
+    let mut error = json!({ "code": refusal.rpc_code(), "message": refusal.to_string() });
+    if let Some(data) = refusal.data() {
+        error["data"] = data;
+    }
+    let value = json!({ "jsonrpc": "2.0", "id": null, "error": error });
     Bytes::from(value.to_string())
 }
 

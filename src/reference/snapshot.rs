@@ -65,8 +65,11 @@ impl TaskCounts {
 /// switched on: what it keeps is counted here too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Live sessions in the session store.
+    /// Live sessions in the session store (not counting the stateless requests' own).
     pub sessions: usize,
+    /// Stateless (2026-07-28) requests in progress: each holds a session no client can name,
+    /// from its arrival until its stream goes or its response is delivered.
+    pub stateless_requests: usize,
     /// Streams of the session store (live, or kept after a disconnect for resumption).
     pub streams: usize,
     /// Events in the streams' resumption logs.

@@ -18,7 +18,7 @@ use std::task::{Poll, Waker};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{oneshot, watch};
 
-use super::bug::{sent_frame, Bug, BugState};
+use super::bug::{sent_frame, stateless_frame, Bug, BugState};
 use super::cache::Lru;
 use super::config::ServerConfig;
 use super::refusal::Refusal;
@@ -82,6 +82,31 @@ pub(crate) struct Session {
     pipes: BTreeSet<PipeId>,
     /// Never sent on: dropped with the session, which wakes and ends every task of the session.
     ended: watch::Sender<()>,
+    /// A stateless request's `logLevel` (an index into the levels), if it set one.
+    pub log_level: Option<usize>,
+    /// What a stateless `subscriptions/listen` listens for, once acknowledged.
+    pub listening: Option<Listening>,
+}
+
+/// A `subscriptions/listen` that the server acknowledged: its stream, its subscription id
+/// (the request's JSON-RPC id) and the notification types it honours.
+#[derive(Debug)]
+pub(crate) struct Listening {
+    pub stream: StreamNo,
+    pub subscription: serde_json::Value,
+    /// `notifications/resources/list_changed`.
+    pub resources_list_changed: bool,
+    /// The resource URIs whose `notifications/resources/updated` it gets.
+    pub uris: Vec<String>,
+}
+
+/// A server-wide change that listeners may have opted in to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change<'a> {
+    /// The resource list changed (a `subscribe` topic was added).
+    ResourceList,
+    /// The resource of this URI was updated (a `fetch_cached` miss).
+    Resource(&'a str),
 }
 
 /// The server's side of one stream.
@@ -178,6 +203,9 @@ pub(crate) struct State {
     bug: Option<Bug>,
     /// What the bugs keep: empty while `bug` is `None`.
     pub bugs: BugState,
+    /// The stateless request stream opened last (read only under
+    /// [`Bug::SharedResponseStream`]).
+    latest_stateless: Option<(SessionId, StreamNo)>,
 }
 
 impl State {
@@ -201,6 +229,7 @@ impl State {
             retry_frame: retry_frame.freeze(),
             bug: config.bug,
             bugs: BugState::default(),
+            latest_stateless: None,
         })
     }
 
@@ -229,6 +258,8 @@ impl State {
                 standalone: None,
                 pipes: BTreeSet::new(),
                 ended,
+                log_level: None,
+                listening: None,
             },
         );
         Ok((id, signal))
@@ -413,7 +444,67 @@ impl State {
         now: Millis,
     ) -> Result<StreamNo, SessionError> {
         self.make_room(id, now);
-        self.open_stream(id, StreamKind::Request, now)
+        let stream = self.open_stream(id, StreamKind::Request, now)?;
+        if self.is_stateless(id) {
+            self.latest_stateless = Some((*id, stream));
+        }
+        Ok(stream)
+    }
+
+    /// Whether `id` is the session of one stateless (2026-07-28) request.
+    pub(crate) fn is_stateless(&self, id: &SessionId) -> bool {
+        self.sessions
+            .get(id)
+            .is_some_and(|session| session.version.is_stateless())
+    }
+
+    /// Ends the session of a stateless request whose response stream went (closed, dropped
+    /// or read to its end): the request is cancelled, its tasks end with the session. Under
+    /// [`Bug::NoCancelOnClose`] the request runs on; its session ends when it finishes.
+    fn cancel_stateless(&mut self, id: &SessionId, now: Millis) {
+        if !self.is_stateless(id) {
+            return;
+        }
+        if self.bug == Some(Bug::NoCancelOnClose) {
+            let finished = self
+                .sessions
+                .get(id)
+                .is_some_and(|session| session.routes.values().all(|route| route.done));
+            if !finished {
+                return;
+            }
+        }
+        self.end_session(id, now);
+    }
+
+    /// Offers `change` to every listener that opted in to it, tagged with its subscription
+    /// id; a listener with no room for it (a slow reader) misses it rather than hold up
+    /// the request that made the change. Under [`Bug::ListenIgnoresFilter`] every listener
+    /// gets every change.
+    pub(crate) fn broadcast(&mut self, change: Change<'_>, now: Millis) {
+        let everything = self.bug == Some(Bug::ListenIgnoresFilter);
+        let listeners: Vec<(SessionId, StreamNo, String)> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, session)| {
+                let listening = session.listening.as_ref()?;
+                let wanted = everything
+                    || match change {
+                        Change::ResourceList => listening.resources_list_changed,
+                        Change::Resource(uri) => listening.uris.iter().any(|u| u == uri),
+                    };
+                wanted.then(|| {
+                    (
+                        *id,
+                        listening.stream,
+                        notice(change, &listening.subscription),
+                    )
+                })
+            })
+            .collect();
+        for (id, stream, data) in listeners {
+            let _ = self.emit(&id, Destination::Stream(stream), &data, now, Waker::noop());
+        }
     }
 
     /// The session's standalone stream (opened on first use), for a new connection; refused
@@ -529,7 +620,18 @@ impl State {
             self.flush(id, stream, now);
         } else {
             self.enforce_retention(id, now);
+            self.cancel_stateless(id, now);
         }
+    }
+
+    /// [`Bug::SharedResponseStream`]: where a stateless session's message goes instead of
+    /// its own stream: the stateless request stream opened last, while it is open.
+    fn shared_stream(&self, id: &SessionId) -> Option<(SessionId, StreamNo)> {
+        if self.bug != Some(Bug::SharedResponseStream) || !self.is_stateless(id) {
+            return None;
+        }
+        let (latest, stream) = self.latest_stateless?;
+        (latest != *id && self.route(&latest, stream)?.pipe.is_some()).then_some((latest, stream))
     }
 
     // Producers.
@@ -546,9 +648,15 @@ impl State {
         now: Millis,
         waker: &Waker,
     ) -> Poll<Result<(), Gone>> {
+        let (id, target) = match self.shared_stream(id) {
+            Some((other, stream)) => (other, Destination::Stream(stream)),
+            None => (*id, target),
+        };
+        let id = &id;
         let Some(session) = self.sessions.get_mut(id) else {
             return Poll::Ready(Err(Gone));
         };
+        let stateless = session.version.is_stateless();
         let stream = match (target, session.standalone) {
             (Destination::Stream(stream), _) | (Destination::Standalone, Some(stream)) => stream,
             (Destination::Standalone, None) => return Poll::Ready(Ok(())),
@@ -559,6 +667,14 @@ impl State {
         if !route.backlog.is_empty() {
             route.wait(waker);
             return Poll::Pending;
+        }
+        if stateless {
+            // No log and no ids: a stateless stream cannot be resumed.
+            if route.pipe.is_some() {
+                route.backlog.push_back(stateless_frame(self.bug, data));
+                self.flush(id, stream, now);
+            }
+            return Poll::Ready(Ok(()));
         }
         let appended = match self.store.append(id, stream, data, now) {
             Ok(appended) => appended,
@@ -644,6 +760,7 @@ impl State {
         if let Some(session) = self.sessions.get_mut(&id) {
             session.pipes.remove(&pipe);
         }
+        self.cancel_stateless(&id, now);
     }
 
     /// [`Bug::NoCancelCleanup`]'s answer to a dropped body: the connection of `pipe` is kept
@@ -658,8 +775,14 @@ impl State {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
+        let stateless_requests = self
+            .sessions
+            .values()
+            .filter(|session| session.version.is_stateless())
+            .count();
         let mut snapshot = Snapshot {
-            sessions: self.sessions.len(),
+            sessions: self.sessions.len() - stateless_requests,
+            stateless_requests,
             streams: self.store.stream_count(),
             logged_events: self.store.logged_events(),
             connections: self.pipes.len(),
@@ -851,10 +974,20 @@ impl State {
         if closed {
             connection.closed = None;
         }
+        let (id, stream) = (connection.session, connection.stream);
+        if closed && reason != EndReason::Finished && self.is_stateless(&id) {
+            // The server closed a stateless stream (a deadline or the byte cap): its request
+            // is lost, so it is cancelled.
+            if let Some(route) = self.route_mut(&id, stream) {
+                route.pipe = None;
+                route.backlog.clear();
+            }
+            self.cancel_stateless(&id, now);
+            return;
+        }
         if reason == EndReason::Finished && !closed {
             return;
         }
-        let (id, stream) = (connection.session, connection.stream);
         if let Some(route) = self.route_mut(&id, stream) {
             if route.pipe == Some(pipe) {
                 route.pipe = None;
@@ -868,4 +1001,22 @@ impl State {
         }
         self.enforce_retention(&id, now);
     }
+}
+
+/// The notification of `change` for the listen whose subscription id is `subscription`.
+fn notice(change: Change<'_>, subscription: &serde_json::Value) -> String {
+    let meta = serde_json::json!({ "io.modelcontextprotocol/subscriptionId": subscription });
+    let note = match change {
+        Change::ResourceList => serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/resources/list_changed",
+            "params": { "_meta": meta },
+        }),
+        Change::Resource(uri) => serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/resources/updated",
+            "params": { "_meta": meta, "uri": uri },
+        }),
+    };
+    note.to_string()
 }

@@ -34,6 +34,7 @@ use super::bug::Bug;
 use super::decode::{BodyDecoder, DecodeError};
 use super::guard::{self, MCP_SESSION_ID};
 use super::methods;
+use super::modern;
 use super::refusal::Refusal;
 use super::rpc::{self, Message};
 use super::shared::{Shared, Upload};
@@ -99,6 +100,9 @@ where
         Message::Request(request) if request.method == "initialize" => {
             return initialize(shared, request);
         }
+        Message::Request(request) if modern::is_stateless(headers, &request) => {
+            return stateless(shared, headers, request);
+        }
         Message::Request(request) => Some(request),
         Message::Notification | Message::Response => None,
     };
@@ -125,6 +129,52 @@ where
     let answer = methods::answer(Arc::clone(shared), id, stream, request);
     tasks::spawn_in_session(shared, TaskKind::Request, ended, answer);
     Ok(response)
+}
+
+/// A 2026-07-28 request, once admitted (see [`modern`]): served in a session of its own that
+/// no client can name, which ends when the request's stream goes (the request is cancelled)
+/// or once its response is delivered. Its stream has no priming event and no event ids.
+fn stateless(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    request: rpc::Request,
+) -> Result<Response<ReferenceBody>, Refusal> {
+    let bug = shared.config.bug;
+    let admitted = modern::admit(headers, &request, bug != Some(Bug::NoHeaderChecks))?;
+    if !methods::STATELESS_METHODS.contains(&request.method.as_str()) {
+        return Err(Refusal::MethodNotFound);
+    }
+    let mut state = shared.lock();
+    let now = shared.now();
+    let (id, ended) = state.create_session(ProtocolVersion::V2026_07_28, now)?;
+    if let Some(session) = state.session(&id) {
+        session.log_level = admitted.log_level;
+    }
+    let stream = state.open_request_stream(&id, now)?;
+    let connected = state.connect(&id, stream, Vec::new(), now)?;
+    drop(state);
+    let mut response = sse(shared, &connected, None);
+    if bug == Some(Bug::LegacySessionEcho) {
+        if let Some(stale) = headers.get(MCP_SESSION_ID) {
+            response.headers_mut().insert(MCP_SESSION_ID, stale.clone());
+        }
+    }
+    tasks::spawn_stream_timer(shared, connected);
+    let answer = methods::answer(Arc::clone(shared), id, stream, request);
+    tasks::spawn_in_session(shared, TaskKind::Request, ended, answer);
+    Ok(response)
+}
+
+/// Whether a GET or DELETE names the 2026-07-28 revision, which has neither: 405.
+fn names_stateless(headers: &HeaderMap) -> Result<(), Refusal> {
+    let stateless = headers
+        .get(guard::MCP_PROTOCOL_VERSION)
+        .is_some_and(|value| value.as_bytes() == ProtocolVersion::V2026_07_28.as_str().as_bytes());
+    if stateless {
+        Err(Refusal::PostOnly)
+    } else {
+        Ok(())
+    }
 }
 
 /// `initialize`: a new session speaking the version the client asked for, or the latest one
@@ -158,6 +208,7 @@ fn initialize(
 }
 
 fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<ReferenceBody>, Refusal> {
+    names_stateless(headers)?;
     guard::accepts_event_stream(headers)?;
     let id = guard::session_id(headers)?;
     let last_event_id = guard::last_event_id(headers)?;
@@ -184,6 +235,7 @@ fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<ReferenceBo
 }
 
 fn delete(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Response<ReferenceBody>, Refusal> {
+    names_stateless(headers)?;
     let id = guard::session_id(headers)?;
     let mut state = shared.lock();
     let now = shared.now();
@@ -373,6 +425,9 @@ fn refused(refusal: &Refusal, bug: Option<Bug>) -> Response<ReferenceBody> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if *refusal == Refusal::MethodNotAllowed {
         headers.insert(ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+    }
+    if *refusal == Refusal::PostOnly {
+        headers.insert(ALLOW, HeaderValue::from_static("POST"));
     }
     response
 }

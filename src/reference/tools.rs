@@ -18,7 +18,7 @@ use super::config::ToolLimits;
 use super::methods::Failure;
 use super::rpc::{self, Request, RpcError};
 use super::shared::Shared;
-use super::state::{Destination, Gone};
+use super::state::{Change, Destination, Gone};
 use super::tasks::{emit, spawn_in_session, TaskKind};
 use crate::model::{SessionId, StreamNo};
 
@@ -40,7 +40,7 @@ pub(crate) fn list(limits: &ToolLimits) -> Value {
             "description": "Returns its text argument.",
             "inputSchema": {
                 "type": "object",
-                "properties": { "text": { "type": "string" } },
+                "properties": { "text": { "type": "string", "x-mcp-header": "Text" } },
                 "required": ["text"],
             },
         },
@@ -107,7 +107,14 @@ pub(crate) async fn call(
             stream_tool(shared, id, stream, token, args, limits).await
         }
         "fetch_cached" => fetch_cached(shared, id, args, limits).await,
-        "subscribe" => subscribe(shared, id, args, limits),
+        "subscribe" => {
+            let result = subscribe(shared, id, args, limits)?;
+            shared.lock().broadcast(Change::ResourceList, shared.now());
+            Ok(result)
+        }
+        "monitor" if shared.lock().is_stateless(&id) => {
+            request_logs(shared, id, stream, args, limits).await
+        }
         "monitor" => monitor(shared, id, args, limits),
         _ => Err(RpcError::invalid_params("unknown tool").into()),
     }
@@ -185,6 +192,12 @@ async fn fetch_cached(
             }
         }
     };
+    if !hit {
+        let uri = format!("cache:///{key}");
+        shared
+            .lock()
+            .broadcast(Change::Resource(&uri), shared.now());
+    }
     if notify {
         let params = json!({ "level": "info", "logger": "subscribe", "data": { "fetched": key } });
         let note = rpc::notification("notifications/message", params);
@@ -256,6 +269,36 @@ fn monitor(
     Ok(text_result(&format!(
         "monitor started: {count} events every {interval} ms"
     )))
+}
+
+/// `monitor` in a stateless request (2026-07-28): its log notifications go on the request's
+/// own stream, `interval` apart, before its result, and only if the request asked for `info`
+/// or a less severe level (under [`Bug::LogsWithoutLevel`], whatever it asked).
+async fn request_logs(
+    shared: &Shared,
+    id: SessionId,
+    stream: StreamNo,
+    args: &Map<String, Value>,
+    limits: &ToolLimits,
+) -> Result<Value, Failure> {
+    let count = number(args, "count", 3, limits.max_events)?;
+    let interval = number(args, "interval_ms", 1000, limits.max_delay.0)?;
+    let level = shared.lock().session(&id).ok_or(Gone)?.log_level;
+    let logs = shared.config.bug == Some(Bug::LogsWithoutLevel)
+        || level.is_some_and(|level| level <= super::modern::INFO);
+    for tick in 1..=count {
+        tokio::time::sleep(Duration::from_millis(interval)).await;
+        if logs {
+            emit(
+                shared,
+                id,
+                Destination::Stream(stream),
+                &monitor_note(tick, count),
+            )
+            .await?;
+        }
+    }
+    Ok(text_result(&format!("monitored {count} ticks")))
 }
 
 /// The body of a `monitor` task: `count` notifications on the standalone stream (dropped

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-/// A Streamable HTTP protocol revision this server supports, negotiated at initialize.
+/// A Streamable HTTP protocol revision this server supports: one of [`ProtocolVersion::ALL`],
+/// negotiated at initialize, or 2026-07-28, named by each stateless request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProtocolVersion {
     /// `2025-03-26`, the first revision with Streamable HTTP.
@@ -11,15 +12,21 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// `2025-11-25`, whose new SSE streams start with a priming event and a `retry`.
     V2025_11_25,
+    /// `2026-07-28`, stateless: never negotiated at initialize, named in each request.
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
-    /// Every supported version, oldest first.
+    /// Every version initialize negotiates, oldest first.
     pub const ALL: [ProtocolVersion; 3] = [
         ProtocolVersion::V2025_03_26,
         ProtocolVersion::V2025_06_18,
         ProtocolVersion::V2025_11_25,
     ];
+
+    /// Every version this server speaks, newest first, as `server/discover` lists them.
+    pub const SUPPORTED: [&'static str; 4] =
+        ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"];
 
     /// What the server offers when the client asks for a version it does not support.
     pub const LATEST: ProtocolVersion = ProtocolVersion::V2025_11_25;
@@ -37,13 +44,20 @@ impl ProtocolVersion {
             ProtocolVersion::V2025_03_26 => "2025-03-26",
             ProtocolVersion::V2025_06_18 => "2025-06-18",
             ProtocolVersion::V2025_11_25 => "2025-11-25",
+            ProtocolVersion::V2026_07_28 => "2026-07-28",
         }
     }
 
     /// Whether each new SSE stream starts with a priming event (an id and empty data) and a
     /// `retry` field (from 2025-11-25).
     pub fn primes_streams(self) -> bool {
-        self >= ProtocolVersion::V2025_11_25
+        self == ProtocolVersion::V2025_11_25
+    }
+
+    /// Whether requests of this version are served statelessly (2026-07-28): no session, no
+    /// event ids, and closing a response stream cancels its request.
+    pub fn is_stateless(self) -> bool {
+        self == ProtocolVersion::V2026_07_28
     }
 }
 

@@ -7,6 +7,7 @@ use super::{
     BlackBoxRunner, Endpoint, InProcessRunner, Runner, RunnerError, TargetSpec, TargetSpecError,
 };
 use crate::model::Millis;
+use crate::scenario::Era;
 use crate::trace::Policy;
 
 /// What `run` drives.
@@ -52,6 +53,7 @@ impl RunTarget {
         if let Some(cap) = limits.max_streams_per_principal {
             policy.max_streams_per_principal = Some(cap);
         }
+        policy.era = limits.era;
         policy
     }
 
@@ -117,4 +119,6 @@ pub struct PolicyLimits {
     pub probe_streams: Option<u32>,
     /// `--max-streams-per-principal`: the most concurrent streams of one principal.
     pub max_streams_per_principal: Option<u32>,
+    /// `--era`: the protocol era the run speaks.
+    pub era: Era,
 }

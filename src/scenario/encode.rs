@@ -7,8 +7,8 @@
 //! false after the last. `Scenario::from_bytes(&s.to_bytes()?) == s` is tested.
 
 use super::{
-    CacheKey, Flood, IdPick, Misstep, Op, Oversize, Scenario, Slot, StreamPick, ToolCall, Upload,
-    Version,
+    CacheKey, Deviation, Flood, IdPick, Misstep, Op, Oversize, Scenario, Slot, StreamPick,
+    ToolCall, Upload, Version,
 };
 use crate::input::Piece;
 
@@ -58,7 +58,7 @@ impl Writer {
     }
 
     fn op(&mut self, op: &Op) -> Option<()> {
-        const OPS: u64 = 13;
+        const OPS: u64 = 16;
         match op {
             Op::Initialize { session, version } => {
                 self.variant(0, OPS);
@@ -149,8 +149,54 @@ impl Writer {
                 };
                 self.variant(index, 5);
             }
+            Op::Discover { client } => {
+                self.variant(13, OPS);
+                self.slot(*client);
+            }
+            Op::Listen { client, interests } => {
+                self.variant(14, OPS);
+                self.slot(*client);
+                self.u8(interests.0);
+            }
+            Op::Stateless {
+                client,
+                call,
+                deviation,
+            } => {
+                self.variant(15, OPS);
+                self.slot(*client);
+                self.call(call)?;
+                self.deviation(*deviation);
+            }
         }
         Some(())
+    }
+
+    fn deviation(&mut self, deviation: Deviation) {
+        const DEVIATIONS: u64 = 16;
+        let index = match deviation {
+            Deviation::None => 0,
+            Deviation::LogLevel(level) => {
+                self.variant(1, DEVIATIONS);
+                self.u8(level);
+                return;
+            }
+            Deviation::NoClientInfo => 2,
+            Deviation::NoMetaVersion => 3,
+            Deviation::NoCapabilities => 4,
+            Deviation::UnsupportedVersion => 5,
+            Deviation::VersionMismatch => 6,
+            Deviation::NoVersionHeader => 7,
+            Deviation::NoMethodHeader => 8,
+            Deviation::WrongMethodHeader => 9,
+            Deviation::NoNameHeader => 10,
+            Deviation::WrongNameHeader => 11,
+            Deviation::NoParamHeader => 12,
+            Deviation::WrongParamHeader => 13,
+            Deviation::StaleSessionId => 14,
+            Deviation::StaleLastEventId => 15,
+        };
+        self.variant(index, DEVIATIONS);
     }
 
     fn call(&mut self, call: &ToolCall) -> Option<()> {

@@ -56,6 +56,22 @@ impl fmt::Display for Op {
                     session.index()
                 )
             }
+            Op::Discover { client } => write!(f, "c{} server/discover", client.index()),
+            Op::Listen { client, interests } => write!(
+                f,
+                "c{} subscriptions/listen interests={:#04x}",
+                client.index(),
+                interests.0
+            ),
+            Op::Stateless {
+                client,
+                call,
+                deviation,
+            } => write!(
+                f,
+                "c{} 2026 tools/call {call} deviation={deviation:?}",
+                client.index()
+            ),
         }
     }
 }

@@ -6,11 +6,13 @@
 //! [`Display`](std::fmt::Display) form is the human-readable listing, one op per line.
 
 mod encode;
+mod era;
 mod listing;
 mod op;
 pub mod seeds;
 mod shrink;
 
+pub use era::{Deviation, Era, Interests, STATELESS_VERSION};
 pub use op::{
     CacheKey, Flood, IdPick, Misstep, Op, Oversize, Slot, StreamPick, ToolCall, Upload, Version,
     MAX_SESSIONS,

@@ -7,6 +7,7 @@
 
 use arbitrary::Arbitrary;
 
+use super::era::{Deviation, Interests};
 use crate::input::Untrusted;
 
 /// The most sessions a scenario drives at once.
@@ -290,5 +291,31 @@ pub enum Op {
         session: Slot,
         /// How the body is sent.
         body: Oversize,
+    },
+    /// `server/discover` (2026-07-28): the slot becomes a stateless client when the server
+    /// speaks that revision; otherwise (and in a 2025-only run) it opens a 2025-11-25 session.
+    Discover {
+        /// The slot the client takes.
+        client: Slot,
+    },
+    /// `subscriptions/listen` (2026-07-28) from the slot's stateless client, opting in to
+    /// `interests`; its stream is held open and read at the scenario's pace. Skipped when the
+    /// slot holds no stateless client.
+    Listen {
+        /// The client that listens.
+        client: Slot,
+        /// The notification types it asks for.
+        interests: Interests,
+    },
+    /// A 2026-07-28 `tools/call` from the slot's stateless client, departing from the correct
+    /// request as `deviation` says; kept open like [`Op::Call`]. Skipped when the slot holds
+    /// no stateless client.
+    Stateless {
+        /// The client that calls.
+        client: Slot,
+        /// The tool called, and what its arguments are made from.
+        call: ToolCall,
+        /// What the request does differently.
+        deviation: Deviation,
     },
 }

@@ -6,8 +6,8 @@
 //! built-in seeds.
 
 use super::{
-    CacheKey, Flood, IdPick, Misstep, Op, Oversize, Scenario, Slot, StreamPick, ToolCall, Upload,
-    Version,
+    CacheKey, Deviation, Flood, IdPick, Interests, Misstep, Op, Oversize, Scenario, Slot,
+    StreamPick, ToolCall, Upload, Version,
 };
 use crate::input::{Piece, Untrusted};
 
@@ -42,6 +42,13 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
         bytes: 200,
     };
     let drop_first = Op::DropResponse { stream: first };
+    let (c0, c1) = (s0, s1);
+    let discover = |client| Op::Discover { client };
+    let stateless = |client, call, deviation| Op::Stateless {
+        client,
+        call,
+        deviation,
+    };
     let echo = |pieces: Vec<Piece>| ToolCall::Echo {
         text: Untrusted(pieces),
     };
@@ -151,7 +158,7 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
         ),
         (
             "drop-slow-stream",
-            vec![init(s0), call(s0, stream(10, 16, 100)), drop_first],
+            vec![init(s0), call(s0, stream(10, 16, 100)), drop_first.clone()],
         ),
         ("abort-upload", vec![init(s0), aborted_upload(s0)]),
         (
@@ -202,7 +209,7 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
             vec![
                 init(s0),
                 call(s0, echo(vec![])),
-                read_all,
+                read_all.clone(),
                 Op::Delete { session: s0 },
             ],
         ),
@@ -280,6 +287,82 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
                     session: s0,
                     body: Oversize::Gzip,
                 },
+            ],
+        ),
+        (
+            "stateless-concurrent-calls",
+            vec![
+                discover(c0),
+                discover(c1),
+                stateless(c0, stream(3, 8, 100), Deviation::None),
+                stateless(c1, stream(3, 8, 500), Deviation::None),
+                Op::Read {
+                    stream: StreamPick(1),
+                    bytes: u16::MAX,
+                },
+                read_all.clone(),
+            ],
+        ),
+        (
+            "stateless-drop-slow-call",
+            vec![
+                discover(c0),
+                stateless(c0, stream(10, 8, 1000), Deviation::None),
+                read_some.clone(),
+                drop_first.clone(),
+            ],
+        ),
+        (
+            "listen-one-resource",
+            vec![
+                discover(c0),
+                Op::Listen {
+                    client: c0,
+                    interests: Interests(0x10),
+                },
+                discover(c1),
+                stateless(c1, ToolCall::Subscribe, Deviation::None),
+                stateless(
+                    c1,
+                    ToolCall::FetchCached {
+                        key: CacheKey::Repeat(0),
+                    },
+                    Deviation::None,
+                ),
+                read_all.clone(),
+            ],
+        ),
+        (
+            "wrong-name-header",
+            vec![
+                discover(c0),
+                stateless(c0, echo(vec![Piece::Space]), Deviation::WrongNameHeader),
+                read_all.clone(),
+            ],
+        ),
+        (
+            "stale-session-id",
+            vec![
+                init(s1),
+                Op::Initialized { session: s1 },
+                discover(c0),
+                stateless(c0, echo(vec![Piece::Space]), Deviation::StaleSessionId),
+                read_all.clone(),
+            ],
+        ),
+        (
+            "monitor-without-log-level",
+            vec![
+                discover(c0),
+                stateless(
+                    c0,
+                    ToolCall::Monitor {
+                        count: 2,
+                        interval_ms: 0,
+                    },
+                    Deviation::None,
+                ),
+                read_all.clone(),
             ],
         ),
     ];

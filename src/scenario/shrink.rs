@@ -8,7 +8,9 @@
 //! shrinking ends; `shows` is asked at most [`MAX_TRIALS`] times; and with a deterministic
 //! `shows` the same input always gives the same result.
 
-use super::{CacheKey, IdPick, Op, Scenario, Slot, StreamPick, ToolCall, Upload};
+use super::{
+    CacheKey, Deviation, IdPick, Interests, Op, Scenario, Slot, StreamPick, ToolCall, Upload,
+};
 use crate::input::{Piece, Untrusted};
 
 /// The most candidates one shrink tries.
@@ -171,6 +173,9 @@ fn slots(op: &Op) -> Vec<Slot> {
         | Op::Misstep { session, .. }
         | Op::Flood { session, .. }
         | Op::Oversize { session, .. } => vec![*session],
+        Op::Discover { client } | Op::Listen { client, .. } | Op::Stateless { client, .. } => {
+            vec![*client]
+        }
         Op::Resume {
             session,
             id: IdPick::OtherSession { session: other, .. },
@@ -193,6 +198,9 @@ fn map_slots(op: &Op, rename: impl Fn(Slot) -> Slot) -> Op {
         | Op::Misstep { session, .. }
         | Op::Flood { session, .. }
         | Op::Oversize { session, .. } => *session = rename(*session),
+        Op::Discover { client } | Op::Listen { client, .. } | Op::Stateless { client, .. } => {
+            *client = rename(*client)
+        }
         Op::Resume { session, id } => {
             *session = rename(*session);
             if let IdPick::OtherSession { session: other, .. } = id {
@@ -272,7 +280,35 @@ fn simpler(op: &Op) -> Vec<Op> {
                 id,
             })
             .collect(),
+        Op::Stateless {
+            client,
+            call,
+            deviation,
+        } => {
+            let mut out = Vec::new();
+            if *deviation != Deviation::None {
+                out.push(Op::Stateless {
+                    client: *client,
+                    call: call.clone(),
+                    deviation: Deviation::None,
+                });
+            }
+            out.extend(simpler_call(call).into_iter().map(|call| Op::Stateless {
+                client: *client,
+                call,
+                deviation: *deviation,
+            }));
+            out
+        }
+        Op::Listen { client, interests } => smaller(interests.0)
+            .into_iter()
+            .map(|bits| Op::Listen {
+                client: *client,
+                interests: Interests(bits),
+            })
+            .collect(),
         Op::Initialize { .. }
+        | Op::Discover { .. }
         | Op::Initialized { .. }
         | Op::ListTools { .. }
         | Op::OpenGet { .. }

@@ -15,7 +15,7 @@ pub use resources::Resources;
 use serde::Serialize;
 
 use crate::model::Millis;
-use crate::scenario::{Flood, Misstep, Oversize, Version};
+use crate::scenario::{Deviation, Era, Flood, Interests, Misstep, Oversize, Version};
 
 /// The most events kept per stream; later events are counted but not kept.
 pub const STREAM_KEEP_EVENTS: usize = 4096;
@@ -122,6 +122,8 @@ pub struct Policy {
     /// The most concurrent streams one principal may hold, judged exactly when set; when not,
     /// a flood that is never refused while each stream costs the server is a finding.
     pub max_streams_per_principal: Option<u32>,
+    /// The era the run speaks: which ops open sessions and which stateless clients.
+    pub era: Era,
 }
 
 impl Default for Policy {
@@ -142,6 +144,7 @@ impl Default for Policy {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             probe_streams: DEFAULT_PROBE_STREAMS,
             max_streams_per_principal: None,
+            era: Era::Both,
         }
     }
 }
@@ -160,7 +163,10 @@ pub struct SessionRecord {
     pub requested: Version,
     /// The `protocolVersion` of the initialize result, if the server sent one.
     pub negotiated: Option<String>,
-    /// The exchange of its initialize.
+    /// A 2026-07-28 client, not a session: it discovered the server with `server/discover`,
+    /// has no id and sends every request in the stateless form.
+    pub stateless: bool,
+    /// The exchange of its initialize (or its `server/discover`).
     pub exchange: usize,
     /// The exchange of a DELETE that the server accepted (2xx), if any.
     pub deleted_by: Option<usize>,
@@ -245,6 +251,11 @@ pub struct Exchange {
     /// still working when its budget passes is cancelled (its stream dropped, or its request
     /// given up before a head came), which is part of the scenario, not a liveness failure.
     pub budget: Option<Millis>,
+    /// The names of the response's headers, lowercased, in order (empty without a response).
+    pub response_headers: Vec<String>,
+    /// What the request's `Mcp-Param-*` headers carried, decoded: the argument values a
+    /// 2026-07-28 client copied into headers.
+    pub param_values: Vec<String>,
 }
 
 /// Why a request was sent.
@@ -273,6 +284,20 @@ pub enum Purpose {
     Oversized {
         /// How its body was sent.
         body: Oversize,
+    },
+    /// `server/discover`.
+    Discover,
+    /// `subscriptions/listen`, opting in to `interests`.
+    Listen {
+        /// The notification types asked for.
+        interests: Interests,
+    },
+    /// A 2026-07-28 `tools/call` that departs from the correct request as `deviation` says.
+    Stateless {
+        /// The tool called.
+        tool: String,
+        /// What the request did differently.
+        deviation: Deviation,
     },
 }
 
@@ -524,6 +549,8 @@ pub struct Checkpoint {
     pub kind: CheckpointKind,
     /// Response bodies the client holds open.
     pub open_bodies: usize,
+    /// Of them, the bodies of stateless (2026-07-28) clients' requests.
+    pub open_stateless: usize,
     /// Sessions the client holds (initialized and not deleted).
     pub live_sessions: usize,
     /// What the target and the executor could see at that moment.

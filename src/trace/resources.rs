@@ -19,6 +19,8 @@ pub struct Resources {
     pub server_tasks: Option<usize>,
     /// Sessions the server holds, as it counts them.
     pub sessions: Option<usize>,
+    /// Stateless (2026-07-28) requests the server is still working on.
+    pub stateless_requests: Option<usize>,
     /// Streams kept by sessions (live, or kept for resumption).
     pub streams: Option<usize>,
     /// Events kept in resumption logs.

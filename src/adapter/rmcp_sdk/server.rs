@@ -35,7 +35,8 @@ pub(super) const CACHE_CAPACITY: usize = 16;
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[schemars(crate = "rmcp::schemars")]
 pub(super) struct EchoArgs {
-    /// The text to return.
+    /// The text to return; a 2026-07-28 request carries it in `Mcp-Param-Text` too.
+    #[schemars(extend("x-mcp-header" = "Text"))]
     pub text: String,
 }
 
