@@ -116,7 +116,7 @@ fn variants_have_names() {
 
 #[test]
 fn initialize_opens_a_session_that_delete_ends() {
-    for variant in RmcpVariant::ALL {
+    for variant in RmcpVariant::SESSIONS {
         let trace = run(
             variant,
             vec![
@@ -174,7 +174,7 @@ fn echo_result_carries_the_text() {
 
 #[test]
 fn stream_progress_arrives_on_the_post_stream_in_virtual_time() {
-    for variant in RmcpVariant::ALL {
+    for variant in RmcpVariant::SESSIONS {
         let trace = run(
             variant,
             vec![init(s0()), call(s0(), stream(3, 8, 250)), read(u16::MAX)],
@@ -338,7 +338,7 @@ fn resume_with_foreign_or_garbage_ids() {
         at: 0,
         with: 0,
     };
-    for variant in RmcpVariant::ALL {
+    for variant in RmcpVariant::SESSIONS {
         for (asking, pick) in [(s1, other), (s0(), forged), (s0(), mutated)] {
             let ops = vec![
                 init(s0()),
@@ -380,7 +380,7 @@ fn missteps_and_standalone_get() {
         (Misstep::ForeignHost, 403),
         (Misstep::BadAccept, 406),
     ];
-    for variant in RmcpVariant::ALL {
+    for variant in RmcpVariant::SESSIONS {
         let mut ops = vec![init(s0()), Op::OpenGet { session: s0() }];
         ops.extend(expected.iter().map(|&(misstep, _)| Op::Misstep {
             session: s0(),
@@ -402,7 +402,7 @@ fn missteps_and_standalone_get() {
 
 #[test]
 fn requests_after_delete_get_404() {
-    for variant in RmcpVariant::ALL {
+    for variant in RmcpVariant::SESSIONS {
         let trace = run(
             variant,
             vec![

@@ -62,6 +62,10 @@ pub struct Deadlines {
     pub max_stall: Duration,
     /// How long a budgeted call may take ([`Rungs::budgeted`]) before the client cancels it.
     pub budget: Duration,
+    /// The time a target gets to stop the work of a stateless request whose stream the client
+    /// closed (a server may notice the close only when it next writes) before the `AfterDrop`
+    /// snapshot; zero where no target counts that work (a process behind a socket).
+    pub cancel_grace: Duration,
 }
 
 impl Deadlines {
@@ -77,6 +81,7 @@ impl Deadlines {
             wind_down: Duration::from_secs(5),
             max_stall: Duration::MAX,
             budget: Duration::from_millis(duration),
+            cancel_grace: Duration::from_millis(STREAM_TOOL_MAX_DELAY_MS),
         }
     }
 
@@ -95,13 +100,18 @@ impl Deadlines {
             wind_down: Duration::from_millis(10),
             max_stall: Duration::from_millis(20),
             budget: Duration::from_millis(100),
+            cancel_grace: Duration::ZERO,
         }
     }
 }
 
+/// The longest delay between two events of a `stream` tool call in virtual time (see
+/// `tools.rs`).
+const STREAM_TOOL_MAX_DELAY_MS: u64 = 2_000;
+
 /// The longest a `stream` tool call of a scenario takes in virtual time: 255 events, 2 s
-/// apart (see `tools.rs`), plus a little.
-const STREAM_TOOL_LONGEST_MS: u64 = 255 * 2_000 + 10_000;
+/// apart, plus a little.
+const STREAM_TOOL_LONGEST_MS: u64 = 255 * STREAM_TOOL_MAX_DELAY_MS + 10_000;
 
 /// Runs scenarios against in-process targets on one reused current-thread runtime with paused
 /// time.
@@ -646,8 +656,16 @@ impl Run<'_> {
         };
         let body = self.open.remove(index);
         let at = self.now();
-        self.trace.streams[body.stream].end = Some(StreamEnd::Dropped { at });
+        let stream = body.stream;
+        self.trace.streams[stream].end = Some(StreamEnd::Dropped { at });
         drop(body);
+        let exchange = self.trace.streams[stream].exchange;
+        let stateless = self.trace.exchanges[exchange]
+            .session
+            .is_some_and(|session| self.trace.sessions[session].stateless);
+        if stateless && !self.answered(stream) {
+            sleep(self.deadlines.cancel_grace).await;
+        }
         self.settle().await;
         self.checkpoint(CheckpointKind::AfterDrop);
     }
@@ -940,7 +958,10 @@ impl Run<'_> {
     async fn teardown(&mut self) {
         while let Some(body) = self.open.first() {
             let exchange = &self.trace.exchanges[self.trace.streams[body.stream].exchange];
-            let request = !matches!(exchange.purpose, Purpose::OpenGet | Purpose::Resume);
+            let request = !matches!(
+                exchange.purpose,
+                Purpose::OpenGet | Purpose::Resume | Purpose::Listen { .. }
+            );
             let budget = exchange.budget;
             let wait = match budget {
                 // What is left of the call's budget, counted from its request.

@@ -11,7 +11,7 @@ use http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 use http::{HeaderValue, Method};
 #[cfg(test)]
 use serde_json::Value;
-use tokio::time::Instant;
+use tokio::time::{sleep, Instant};
 
 use super::oversized::{oversized, OVERSIZED_ID};
 use super::reading::{AfterRead, ReadPlan};
@@ -91,6 +91,9 @@ impl Run<'_> {
             }
             !flooded
         });
+        if self.trace.sessions[session].stateless {
+            sleep(self.deadlines.cancel_grace).await;
+        }
         self.settle().await;
         self.checkpoint(CheckpointKind::AfterDrop);
         self.trace.floods.push(FloodRecord {

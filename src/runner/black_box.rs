@@ -15,7 +15,7 @@ use crate::adapter::{HttpTarget, Launch, ServerGroup, Target};
 use crate::executor::{execute, execute_with_tools, Deadlines, ToolCatalog};
 use crate::oracle::{judge, judge_one, judge_probe, Finding, Oracle, Severity};
 use crate::probe::{ProbeSpec, Prober};
-use crate::scenario::{Op, Scenario, Slot, Version};
+use crate::scenario::{Era, Op, Scenario, Slot, Version};
 use crate::trace::{Policy, Purpose, Trace};
 
 /// Where the server is, and whether the suite starts it.
@@ -84,30 +84,46 @@ impl BlackBoxRunner {
     }
 
     /// The tools the server lists: initialize, `notifications/initialized`, `tools/list`,
-    /// DELETE, in real time. A server that does not answer is an error (it is unreachable or
-    /// not an MCP server); a crash during it too.
+    /// DELETE, in real time; in a 2026-only run `server/discover` and a stateless `tools/list`
+    /// first (and the session way after them, so that a server that does not speak 2026-07-28
+    /// can still be fuzzed, and judged on how it refuses that revision). A server that does
+    /// not answer is an error (it is unreachable or not an MCP server); a crash during it too.
     fn discover_tools(&mut self) -> Result<ToolCatalog, RunnerError> {
-        let session = Slot::of_index(0);
-        let scenario = Scenario {
-            ops: vec![
-                Op::Initialize {
-                    session,
+        let mut eras = vec![Era::Sessions];
+        if self.policy.era == Era::Stateless {
+            eras.insert(0, Era::Stateless);
+        }
+        let mut reason = String::new();
+        for era in eras {
+            let slot = Slot::of_index(0);
+            let opener = match era {
+                Era::Stateless => Op::Discover { client: slot },
+                Era::Sessions | Era::Both => Op::Initialize {
+                    session: slot,
                     version: Version::V2025_06_18,
                 },
-                Op::Initialized { session },
-                Op::ListTools { session },
-            ],
-        };
-        let trace = self.runtime.block_on(execute(
-            &mut self.target,
-            &scenario,
-            self.policy,
-            Deadlines::real_time(),
-        ));
-        if let Some(crash) = self.target.take_crashes().into_iter().next() {
-            return Err(RunnerError::CrashedListingTools { crash });
+            };
+            let mut ops = vec![opener];
+            if era != Era::Stateless {
+                ops.push(Op::Initialized { session: slot });
+            }
+            ops.push(Op::ListTools { session: slot });
+            let policy = Policy { era, ..self.policy };
+            let trace = self.runtime.block_on(execute(
+                &mut self.target,
+                &Scenario { ops },
+                policy,
+                Deadlines::real_time(),
+            ));
+            if let Some(crash) = self.target.take_crashes().into_iter().next() {
+                return Err(RunnerError::CrashedListingTools { crash });
+            }
+            match tools_listed(&trace) {
+                Ok(tools) => return Ok(tools),
+                Err(why) => reason = why,
+            }
         }
-        tools_listed(&trace).map_err(|reason| RunnerError::NotMcp {
+        Err(RunnerError::NotMcp {
             server: self.target.name().to_owned(),
             reason,
         })
@@ -116,13 +132,13 @@ impl BlackBoxRunner {
 
 /// The catalog in the `tools/list` response of `trace`.
 fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
-    let initialize = trace
+    let opener = trace
         .exchanges
         .iter()
-        .find(|exchange| exchange.purpose == Purpose::Initialize)
-        .ok_or("no initialize was sent")?;
-    if initialize.outcome.status() != Some(200) {
-        return Err(format!("initialize got {}", initialize.outcome));
+        .find(|exchange| matches!(exchange.purpose, Purpose::Initialize | Purpose::Discover))
+        .ok_or("no initialize or server/discover was sent")?;
+    if opener.outcome.status() != Some(200) {
+        return Err(format!("{:?} got {}", opener.purpose, opener.outcome));
     }
     let list = trace
         .exchanges

@@ -47,6 +47,9 @@ impl TargetSpec {
             TargetSpec::Rmcp(RmcpVariant::EventStore) => {
                 "rmcp (official Rust SDK) in process, LocalSessionManager with an in-memory event store"
             }
+            TargetSpec::Rmcp(RmcpVariant::Stateless) => {
+                "rmcp (official Rust SDK) in process, legacy session mode off: stateless 2026-07-28 only"
+            }
         }
     }
 }
@@ -67,8 +70,9 @@ pub enum TargetSpecError {
     /// `fixture:NAME` names no fixture; holds the name.
     #[error("unknown fixture {0:?} (see `list fixtures`)")]
     UnknownFixture(String),
-    /// `rmcp:VARIANT` names a variant other than `local` or `event-store`; holds the variant.
-    #[error("unknown rmcp variant {0:?}: expected `local` or `event-store`")]
+    /// `rmcp:VARIANT` names a variant other than `local`, `event-store` or `stateless`; holds
+    /// the variant.
+    #[error("unknown rmcp variant {0:?}: expected `local`, `event-store` or `stateless`")]
     UnknownVariant(String),
     /// The name is none of `reference`, `rmcp[:VARIANT]` or `fixture:NAME`; holds it whole.
     #[error("unknown target {0:?}: expected `reference`, `rmcp[:VARIANT]` or `fixture:NAME`")]

@@ -1,6 +1,8 @@
 //! rmcp, the official Rust MCP SDK, as an in-process target: a small server written with its
 //! tool macros ([`server`]), served by its `StreamableHttpService` (a tower service, no socket)
-//! with its `LocalSessionManager`, with or without an event store ([`event_store`]).
+//! with its `LocalSessionManager`, with or without an event store ([`event_store`]), or with
+//! its legacy session mode off (stateless 2026-07-28 only). Every variant serves 2026-07-28
+//! requests statelessly; the first two serve the 2025 session era beside it.
 //!
 //! rmcp runs with its default `StreamableHttpServerConfig` but for SSE keep-alive, which is off
 //! (its timer mixes the wall clock into tokio's paused one): `Host` must be `localhost`,
@@ -35,17 +37,28 @@ pub enum RmcpVariant {
     Local,
     /// `LocalSessionManager` with a bounded in-memory event store: resumption from the store.
     EventStore,
+    /// Stateless only (`legacy_session_mode` off): every request is served as 2026-07-28
+    /// serves it, with no session and no resumption.
+    Stateless,
 }
 
 impl RmcpVariant {
     /// Every variant, in the order of their names.
-    pub const ALL: [RmcpVariant; 2] = [RmcpVariant::Local, RmcpVariant::EventStore];
+    pub const ALL: [RmcpVariant; 3] = [
+        RmcpVariant::Local,
+        RmcpVariant::EventStore,
+        RmcpVariant::Stateless,
+    ];
 
-    /// The variant's name: `local` or `event-store`.
+    /// The variants that serve the 2025 session era.
+    pub const SESSIONS: [RmcpVariant; 2] = [RmcpVariant::Local, RmcpVariant::EventStore];
+
+    /// The variant's name: `local`, `event-store` or `stateless`.
     pub fn name(self) -> &'static str {
         match self {
             RmcpVariant::Local => "local",
             RmcpVariant::EventStore => "event-store",
+            RmcpVariant::Stateless => "stateless",
         }
     }
 }
@@ -58,7 +71,7 @@ impl fmt::Display for RmcpVariant {
 
 /// A name that is not one of [`RmcpVariant::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown rmcp variant `{0}` (expected `local` or `event-store`)")]
+#[error("unknown rmcp variant `{0}` (expected `local`, `event-store` or `stateless`)")]
 pub struct UnknownVariant(String);
 
 impl FromStr for RmcpVariant {
@@ -84,20 +97,24 @@ pub(crate) fn rmcp_service(
 ) {
     let store = Arc::new(MemoryEventStore::default());
     let manager = match variant {
-        RmcpVariant::Local => LocalSessionManager::default(),
+        RmcpVariant::Local | RmcpVariant::Stateless => LocalSessionManager::default(),
         RmcpVariant::EventStore => LocalSessionManager::default().with_event_store(store.clone()),
     };
     let manager = Arc::new(manager);
     let cache_entries = Arc::new(AtomicUsize::new(0));
+    let working = Arc::new(AtomicUsize::new(0));
+    // sse-stream's keep-alive re-arms its tokio timer from `std::time::Instant::now()`,
+    // which paused time leaves behind: after the first ping it would fire on every poll.
+    let config = StreamableHttpServerConfig::default()
+        .with_sse_keep_alive(None)
+        .with_legacy_session_mode(variant != RmcpVariant::Stateless);
     let service = StreamableHttpService::new(
         {
-            let cache_entries = cache_entries.clone();
-            move || Ok(Server::new(cache_entries.clone()))
+            let (cache_entries, working) = (cache_entries.clone(), working.clone());
+            move || Ok(Server::new(cache_entries.clone(), working.clone()))
         },
         manager.clone(),
-        // sse-stream's keep-alive re-arms its tokio timer from `std::time::Instant::now()`,
-        // which paused time leaves behind: after the first ping it would fire on every poll.
-        StreamableHttpServerConfig::default().with_sse_keep_alive(None),
+        config,
     );
     let resources = move || Resources {
         sessions: manager
@@ -107,6 +124,7 @@ pub(crate) fn rmcp_service(
             .map(|sessions| sessions.len()),
         logged_events: (variant == RmcpVariant::EventStore).then(|| store.events()),
         cache_entries: Some(cache_entries.load(Ordering::Relaxed)),
+        stateless_requests: Some(working.load(Ordering::Relaxed)),
         ..Resources::default()
     };
     (service, resources)

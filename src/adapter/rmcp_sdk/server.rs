@@ -7,6 +7,9 @@
 //!   progress token (its id when it gave none), then returns a text result;
 //! - `fetch_cached {key}` answers `hit`/`miss` from a small per-session cache.
 //!
+//! `stream` stops when rmcp cancels its request (its `RequestContext::ct`), and its stateless
+//! calls are counted while they run, so that cancellation on a closed stream can be judged.
+//!
 //! rmcp's `StreamableHttpService` builds one [`Server`] per session, so per-session state lives in
 //! the server itself and is freed when rmcp drops it (the session ended).
 
@@ -77,17 +80,38 @@ pub(super) struct FetchArgs {
 pub(crate) struct Server {
     tool_router: ToolRouter<Self>,
     cache: Mutex<Cache>,
+    /// `stream` calls of stateless (2026-07-28) requests in progress, over every server.
+    working: Arc<AtomicUsize>,
+}
+
+/// Counts one stateless `stream` call for as long as its handler runs (to its end, or until
+/// rmcp drops it).
+struct Working(Arc<AtomicUsize>);
+
+impl Working {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Server {
-    /// A server whose cache entries are counted in `cache_entries` (shared by every session).
-    pub(super) fn new(cache_entries: Arc<AtomicUsize>) -> Self {
+    /// A server whose cache entries are counted in `cache_entries`, and its stateless
+    /// `stream` calls in progress in `working` (both shared by every session).
+    pub(super) fn new(cache_entries: Arc<AtomicUsize>, working: Arc<AtomicUsize>) -> Self {
         Self {
             tool_router: Self::tool_router(),
             cache: Mutex::new(Cache {
                 keys: VecDeque::new(),
                 counted: cache_entries,
             }),
+            working,
         }
     }
 }
@@ -114,9 +138,20 @@ impl Server {
             .meta
             .get_progress_token()
             .unwrap_or_else(|| ProgressToken(context.id.clone()));
+        // A request that names its version in `_meta` is stateless (2026-07-28).
+        let _working = context
+            .meta
+            .protocol_version()
+            .map(|_| Working::new(&self.working));
         for progress in 1..=count {
             if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+                // A well-behaved tool stops when rmcp cancels its request.
+                tokio::select! {
+                    () = context.ct.cancelled() => {
+                        return Err(ErrorData::internal_error("cancelled", None));
+                    }
+                    () = tokio::time::sleep(delay) => {}
+                }
             }
             let note = ProgressNotificationParam::new(token.clone(), progress as f64)
                 .with_total(count as f64)
