@@ -463,6 +463,18 @@ impl Run<'_> {
 
     /// A `tools/call` request of `call` for `session` (in `slot`), its body whole.
     fn call_request(&mut self, slot: Slot, session: usize, call: &ToolCall) -> Send {
+        self.call_departing(slot, session, call, None)
+    }
+
+    /// [`Run::call_request`], for a stateless client departing from the correct request as
+    /// `deviation` says (a [`Purpose::Stateless`] exchange) if there is one.
+    fn call_departing(
+        &mut self,
+        slot: Slot,
+        session: usize,
+        call: &ToolCall,
+        deviation: Option<Deviation>,
+    ) -> Send {
         let id = self.rpc_id();
         let canary = self.trace.sessions[session].canary.clone();
         let arguments = self.tools.arguments(call, &canary, &mut self.fresh);
@@ -475,11 +487,21 @@ impl Run<'_> {
             .collect();
         let params = requests::call_params(&arguments.tool, arguments.value, id);
         let tool = arguments.tool;
-        let mut send = Send::new(
-            Method::POST,
-            Purpose::Call { tool: tool.clone() },
-            Some(slot),
-        );
+        let purpose = match deviation {
+            // A call with no marked argument has no Mcp-Param header to leave out or change.
+            Some(Deviation::NoParamHeader | Deviation::WrongParamHeader) if values.is_empty() => {
+                Purpose::Stateless {
+                    tool: tool.clone(),
+                    deviation: Deviation::None,
+                }
+            }
+            Some(deviation) => Purpose::Stateless {
+                tool: tool.clone(),
+                deviation,
+            },
+            None => Purpose::Call { tool: tool.clone() },
+        };
+        let mut send = Send::new(Method::POST, purpose, Some(slot));
         send.rpc_id = Some(id);
         send.rungs = arguments.rungs;
         self.set_body(&mut send, "tools/call", params);
@@ -501,7 +523,10 @@ impl Run<'_> {
     fn set_body(&self, send: &mut Send, method: &str, params: Value) {
         let id = send.rpc_id.unwrap_or_default();
         if send.slot.is_some_and(|slot| self.is_stateless(slot)) {
-            let deviation = Deviation::None;
+            let deviation = match send.purpose {
+                Purpose::Stateless { deviation, .. } => deviation,
+                _ => Deviation::None,
+            };
             send.body = requests::rpc_request(id, method, stateless::with_meta(params, deviation));
             send.form = Some(stateless::Form {
                 deviation,
@@ -588,29 +613,7 @@ impl Run<'_> {
         let Some(session) = self.session_of(slot).filter(|_| self.is_stateless(slot)) else {
             return;
         };
-        let mut send = self.call_request(slot, session, call);
-        let body: Value = serde_json::from_slice(&send.body).unwrap_or_default();
-        let params = body.get("params").cloned().unwrap_or_default();
-        let Some(form) = &mut send.form else {
-            return;
-        };
-        // A call with no marked argument has no Mcp-Param header to leave out or change.
-        let deviation = match deviation {
-            Deviation::NoParamHeader | Deviation::WrongParamHeader if form.params.is_empty() => {
-                Deviation::None
-            }
-            deviation => deviation,
-        };
-        form.deviation = deviation;
-        send.purpose = Purpose::Stateless {
-            tool: form.name.clone().unwrap_or_default(),
-            deviation,
-        };
-        send.body = requests::rpc_request(
-            send.rpc_id.unwrap_or_default(),
-            "tools/call",
-            stateless::with_meta(params, deviation),
-        );
+        let mut send = self.call_departing(slot, session, call, Some(deviation));
         match deviation {
             Deviation::StaleSessionId => {
                 let last = self.trace.sessions.iter().rev().find_map(|s| s.id.clone());
@@ -664,7 +667,7 @@ impl Run<'_> {
             .session
             .is_some_and(|session| self.trace.sessions[session].stateless);
         if stateless && !self.answered(stream) {
-            sleep(self.deadlines.cancel_grace).await;
+            self.await_cancellation().await;
         }
         self.settle().await;
         self.checkpoint(CheckpointKind::AfterDrop);
@@ -876,6 +879,34 @@ impl Run<'_> {
         exchange
     }
 
+    /// Gives the target up to [`Deadlines::cancel_grace`] to stop the work of the stateless
+    /// requests whose streams the client closed: until it counts no more of them in progress
+    /// than the client holds streams of (at once for a target that cancels at once).
+    async fn await_cancellation(&mut self) {
+        let until = Instant::now() + self.deadlines.cancel_grace;
+        loop {
+            self.settle().await;
+            let working = self.resources_now().stateless_requests;
+            let held = self.open_stateless();
+            if working.is_none_or(|working| working <= held) || Instant::now() >= until {
+                return;
+            }
+        }
+    }
+
+    /// The response bodies the client holds of stateless clients' requests.
+    fn open_stateless(&self) -> usize {
+        self.open
+            .iter()
+            .filter(|body| {
+                let exchange = &self.trace.exchanges[self.trace.streams[body.stream].exchange];
+                exchange
+                    .session
+                    .is_some_and(|session| self.trace.sessions[session].stateless)
+            })
+            .count()
+    }
+
     /// Gives the target time to react, then lets every ready task run.
     async fn settle(&mut self) {
         sleep(self.deadlines.settle).await;
@@ -915,16 +946,7 @@ impl Run<'_> {
             .iter()
             .filter(|session| session.deleted_by.is_none())
             .count();
-        let open_stateless = self
-            .open
-            .iter()
-            .filter(|body| {
-                let exchange = &self.trace.exchanges[self.trace.streams[body.stream].exchange];
-                exchange
-                    .session
-                    .is_some_and(|session| self.trace.sessions[session].stateless)
-            })
-            .count();
+        let open_stateless = self.open_stateless();
         self.trace.checkpoints.push(Checkpoint {
             step: self.step,
             at: self.now(),

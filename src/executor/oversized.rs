@@ -52,9 +52,9 @@ pub(super) const OVERSIZED_ID: u64 = (1 << 53) - 1;
 /// chunks of [`MIN_OVERSIZE`]).
 const KEPT_BODIES: usize = 16;
 
-/// The largest giant chunk a thread keeps: larger ones are made for their request and freed
-/// with it.
-const KEPT_CHUNK_BYTES: u64 = MIN_OVERSIZE;
+/// The largest giant chunk a thread keeps (that of the default 4 MiB limit, 32 MiB): larger
+/// ones are made for their request and freed with it.
+const KEPT_CHUNK_BYTES: u64 = OVERSIZE_FACTOR * crate::trace::DEFAULT_MAX_REQUEST_BYTES;
 
 thread_local! {
     /// The bodies this thread made once and sends again: compressed bombs, and giant chunks up

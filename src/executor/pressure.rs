@@ -11,7 +11,7 @@ use http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 use http::{HeaderValue, Method};
 #[cfg(test)]
 use serde_json::Value;
-use tokio::time::{sleep, Instant};
+use tokio::time::Instant;
 
 use super::oversized::{oversized, OVERSIZED_ID};
 use super::reading::{AfterRead, ReadPlan};
@@ -92,7 +92,7 @@ impl Run<'_> {
             !flooded
         });
         if self.trace.sessions[session].stateless {
-            sleep(self.deadlines.cancel_grace).await;
+            self.await_cancellation().await;
         }
         self.settle().await;
         self.checkpoint(CheckpointKind::AfterDrop);

@@ -7,14 +7,14 @@
 //!
 //! [`SessionRecord`]: crate::trace::SessionRecord
 
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::facts::{finding, succeeded};
 use super::{Finding, Oracle, Severity};
 use crate::scenario::{Deviation, Interests, STATELESS_VERSION};
 use crate::trace::{CheckpointKind, Exchange, Purpose, StreamEnd, StreamRecord, Trace};
-
-const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 /// Whether `exchange` came from a stateless client.
 fn is_stateless(trace: &Trace, exchange: &Exchange) -> bool {
@@ -66,6 +66,88 @@ fn messages(stream: &StreamRecord) -> impl Iterator<Item = Value> + '_ {
         .filter_map(|event| serde_json::from_str::<Value>(&event.data).ok())
         .chain(body)
         .filter(Value::is_object)
+}
+
+/// The members of a server message these oracles read; the rest (results, fillers) is
+/// skipped without being built. A `null` id reads as none.
+#[derive(Deserialize)]
+struct Light {
+    id: Option<Value>,
+    method: Option<String>,
+    params: Option<LightParams>,
+    result: Option<IgnoredAny>,
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct LightParams {
+    #[serde(rename = "progressToken")]
+    progress_token: Option<Value>,
+    #[serde(rename = "_meta")]
+    meta: Option<LightMeta>,
+    uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LightMeta {
+    #[serde(rename = "io.modelcontextprotocol/subscriptionId")]
+    subscription: Option<Value>,
+}
+
+impl Light {
+    /// Whether it is a response (a result or an error).
+    fn is_answer(&self) -> bool {
+        self.result.is_some() || self.error.is_some()
+    }
+
+    /// Whether it is a response to a request other than `own`.
+    fn answers_another(&self, own: u64) -> bool {
+        self.is_answer() && self.id.as_ref().is_some_and(|id| id.as_u64() != Some(own))
+    }
+
+    fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+
+    fn progress_token(&self) -> Option<u64> {
+        self.params.as_ref()?.progress_token.as_ref()?.as_u64()
+    }
+
+    fn subscription(&self) -> Option<u64> {
+        self.params
+            .as_ref()?
+            .meta
+            .as_ref()?
+            .subscription
+            .as_ref()?
+            .as_u64()
+    }
+
+    fn uri(&self) -> Option<&str> {
+        self.params.as_ref()?.uri.as_deref()
+    }
+}
+
+/// The messages of a response, as [`messages`] finds them, each read as a [`Light`] beside
+/// its text.
+fn light(stream: &StreamRecord) -> impl Iterator<Item = (&str, Light)> + '_ {
+    let texts: Box<dyn Iterator<Item = &str>> = if stream.sse {
+        Box::new(
+            stream
+                .events
+                .iter()
+                .filter(|event| {
+                    event
+                        .event_type
+                        .as_deref()
+                        .is_none_or(|kind| kind == "message")
+                })
+                .map(|event| event.data.as_str()),
+        )
+    } else {
+        Box::new(std::iter::once(stream.text.as_str()))
+    };
+    texts.filter_map(|text| Some((text, serde_json::from_str::<Light>(text).ok()?)))
 }
 
 fn stream_of<'t>(trace: &'t Trace, exchange: &Exchange) -> Option<&'t StreamRecord> {
@@ -233,10 +315,14 @@ pub(super) fn legacy_ignore(trace: &Trace) -> Vec<Finding> {
                 let Some(stream) = stream_of(trace, exchange) else {
                     continue;
                 };
-                let foreign = messages(stream).find(|message| {
-                    message.get("id").is_some_and(|id| !id.is_null())
-                        && message.get("id").and_then(Value::as_u64) != exchange.rpc_id
-                });
+                let foreign = light(stream)
+                    .find(|(_, message)| {
+                        message
+                            .id
+                            .as_ref()
+                            .is_some_and(|id| id.as_u64() != exchange.rpc_id)
+                    })
+                    .map(|(text, _)| text);
                 if let Some(foreign) = foreign {
                     push(
                         "replayed",
@@ -279,8 +365,8 @@ pub(super) fn logging(trace: &Trace) -> Vec<Finding> {
         let Some(stream) = stream_of(trace, exchange) else {
             continue;
         };
-        let logs = messages(stream)
-            .filter(|m| m.get("method").and_then(Value::as_str) == Some("notifications/message"))
+        let logs = light(stream)
+            .filter(|(_, m)| m.method() == Some("notifications/message"))
             .count();
         if logs > 0 {
             findings.push(finding(
@@ -312,23 +398,14 @@ pub(super) fn cross_request(trace: &Trace) -> Vec<Finding> {
             continue;
         };
         let session = exchange.session;
-        for message in messages(stream) {
-            let answer = message.get("result").is_some() || message.get("error").is_some();
-            let foreign_id = message
-                .get("id")
-                .is_some_and(|id| !id.is_null() && id.as_u64() != Some(own));
-            let kind = if answer && foreign_id {
+        for (text, message) in light(stream) {
+            let kind = if message.answers_another(own) {
                 Some("foreign-response")
-            } else if message.get("method").and_then(Value::as_str)
-                == Some("notifications/progress")
-                && message
-                    .pointer("/params/progressToken")
-                    .and_then(Value::as_u64)
-                    != Some(own)
+            } else if message.method() == Some("notifications/progress")
+                && message.progress_token() != Some(own)
             {
                 Some("foreign-progress")
             } else {
-                let text = message.to_string();
                 trace
                     .sessions
                     .iter()
@@ -345,7 +422,7 @@ pub(super) fn cross_request(trace: &Trace) -> Vec<Finding> {
                         "exchange {index} (request {own}): its stream carries a message of \
                          another request"
                     ),
-                    json!({ "exchange": index, "stream": exchange.stream, "message": message }),
+                    json!({ "exchange": index, "stream": exchange.stream, "message": text }),
                     Some(exchange.step),
                 ));
                 break;
@@ -370,7 +447,7 @@ pub(super) fn subscription(trace: &Trace) -> Vec<Finding> {
         if !succeeded(exchange) || !stream.sse {
             continue;
         }
-        let mut push = |kind: &'static str, summary: String, message: &Value| {
+        let mut push = |kind: &'static str, summary: String, message: &str| {
             findings.push(finding(
                 Oracle::Subscription,
                 Severity::High,
@@ -380,20 +457,15 @@ pub(super) fn subscription(trace: &Trace) -> Vec<Finding> {
                 Some(exchange.step),
             ));
         };
-        for (position, message) in messages(stream).enumerate() {
-            let method = message.get("method").and_then(Value::as_str);
-            let tag = message
-                .pointer(&format!(
-                    "/params/_meta/{}",
-                    SUBSCRIPTION_ID.replace('/', "~1")
-                ))
-                .and_then(Value::as_u64);
+        for (position, (text, message)) in light(stream).enumerate() {
+            let method = message.method();
+            let tag = message.subscription();
             if position == 0 {
                 if method != Some("notifications/subscriptions/acknowledged") || tag != Some(own) {
                     push(
                         "not-acknowledged-first",
                         "the first message is not its acknowledgement".to_owned(),
-                        &message,
+                        text,
                     );
                     break;
                 }
@@ -402,11 +474,11 @@ pub(super) fn subscription(trace: &Trace) -> Vec<Finding> {
             let Some(method) = method else {
                 continue;
             };
-            if !opted_in(interests, method, &message) {
+            if !opted_in(interests, method, message.uri()) {
                 push(
                     "not-opted-in",
                     format!("a {method} the client did not opt in to"),
-                    &message,
+                    text,
                 );
                 break;
             }
@@ -414,7 +486,7 @@ pub(super) fn subscription(trace: &Trace) -> Vec<Finding> {
                 push(
                     "untagged",
                     format!("a {method} without the subscription id {own}"),
-                    &message,
+                    text,
                 );
                 break;
             }
@@ -423,18 +495,16 @@ pub(super) fn subscription(trace: &Trace) -> Vec<Finding> {
     findings
 }
 
-/// Whether a listen that opted in to `interests` asked for `message` (of `method`).
-fn opted_in(interests: Interests, method: &str, message: &Value) -> bool {
+/// Whether a listen that opted in to `interests` asked for a `method` notification (about
+/// `uri`).
+fn opted_in(interests: Interests, method: &str, uri: Option<&str>) -> bool {
     match method {
         "notifications/tools/list_changed" => interests.tools_list_changed(),
         "notifications/prompts/list_changed" => interests.prompts_list_changed(),
         "notifications/resources/list_changed" => interests.resources_list_changed(),
-        "notifications/resources/updated" => {
-            let uri = message.pointer("/params/uri").and_then(Value::as_str);
-            interests
-                .resource_keys()
-                .any(|key| uri == Some(format!("cache:///key-{key}").as_str()))
-        }
+        "notifications/resources/updated" => interests
+            .resource_keys()
+            .any(|key| uri == Some(format!("cache:///key-{key}").as_str())),
         _ => false,
     }
 }
@@ -492,9 +562,8 @@ fn unanswered(trace: &Trace, stream: &StreamRecord) -> bool {
     let exchange = &trace.exchanges[stream.exchange];
     !matches!(exchange.purpose, Purpose::Listen { .. })
         && exchange.rpc_id.is_some_and(|own| {
-            !messages(stream).any(|message| {
-                message.get("id").and_then(Value::as_u64) == Some(own)
-                    && (message.get("result").is_some() || message.get("error").is_some())
+            !light(stream).any(|(_, message)| {
+                message.is_answer() && message.id.as_ref().and_then(Value::as_u64) == Some(own)
             })
         })
 }

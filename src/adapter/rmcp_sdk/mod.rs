@@ -111,7 +111,14 @@ pub(crate) fn rmcp_service(
     let service = StreamableHttpService::new(
         {
             let (cache_entries, working) = (cache_entries.clone(), working.clone());
-            move || Ok(Server::new(cache_entries.clone(), working.clone()))
+            let routes = Server::routes();
+            move || {
+                Ok(Server::new(
+                    routes.clone(),
+                    cache_entries.clone(),
+                    working.clone(),
+                ))
+            }
         },
         manager.clone(),
         config,

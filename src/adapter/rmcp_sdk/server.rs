@@ -102,11 +102,23 @@ impl Drop for Working {
 }
 
 impl Server {
-    /// A server whose cache entries are counted in `cache_entries`, and its stateless
-    /// `stream` calls in progress in `working` (both shared by every session).
-    pub(super) fn new(cache_entries: Arc<AtomicUsize>, working: Arc<AtomicUsize>) -> Self {
+    /// The tools' router, to build once and clone into each server: rmcp makes a server per
+    /// session, and per request of the stateless era, and building the router derives every
+    /// tool's schema again.
+    pub(super) fn routes() -> ToolRouter<Self> {
+        Self::tool_router()
+    }
+
+    /// A server with the tools of `routes`, whose cache entries are counted in
+    /// `cache_entries`, and its stateless `stream` calls in progress in `working` (both
+    /// shared by every session).
+    pub(super) fn new(
+        routes: ToolRouter<Self>,
+        cache_entries: Arc<AtomicUsize>,
+        working: Arc<AtomicUsize>,
+    ) -> Self {
         Self {
-            tool_router: Self::tool_router(),
+            tool_router: routes,
             cache: Mutex::new(Cache {
                 keys: VecDeque::new(),
                 counted: cache_entries,
