@@ -138,7 +138,11 @@ fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
         .find(|exchange| matches!(exchange.purpose, Purpose::Initialize | Purpose::Discover))
         .ok_or("no initialize or server/discover was sent")?;
     if opener.outcome.status() != Some(200) {
-        return Err(format!("{:?} got {}", opener.purpose, opener.outcome));
+        let name = match opener.purpose {
+            Purpose::Discover => "server/discover",
+            _ => "initialize",
+        };
+        return Err(format!("{name} got {}", opener.outcome));
     }
     let list = trace
         .exchanges
