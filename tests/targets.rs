@@ -443,6 +443,17 @@ const LIMIT_SEEDS: [&str; 3] = [
 /// `(oracle, kind)` of every finding that replaying [`LIMIT_SEEDS`] against a fresh server
 /// started by `command` (with `env`) shows.
 fn limit_findings(command: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<(String, String)> {
+    replay_findings(command, env, extra, &LIMIT_SEEDS)
+}
+
+/// `(oracle, kind)` of every finding that replaying `seeds` against a fresh server started by
+/// `command` (with `env`) shows.
+fn replay_findings(
+    command: &str,
+    env: &[(&str, &str)],
+    extra: &[&str],
+    seeds: &[&str],
+) -> Vec<(String, String)> {
     let url = format!("http://127.0.0.1:{}/mcp", free_port());
     let log = std::env::temp_dir().join(format!("mtf-limits-{}.log", std::process::id()));
     let mut replay = Command::new(BIN);
@@ -450,7 +461,7 @@ fn limit_findings(command: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<(S
         .args(["replay", "--url", &url, "--cmd", command, "--server-log"])
         .arg(&log)
         .args(extra)
-        .args(LIMIT_SEEDS);
+        .args(seeds);
     for (key, value) in env {
         replay.env(key, value);
     }
@@ -548,6 +559,60 @@ fn served_fixture_limits_are_found_from_outside() {
             ),
         }
     }
+}
+
+/// The seeds of the 2026-07-28 fixtures that a black box can see (cancellation needs the
+/// target's own counts).
+const STATELESS_SEEDS: [&str; 5] = [
+    "corpus/harness_reference/stateless-concurrent-calls",
+    "corpus/harness_reference/listen-one-resource",
+    "corpus/harness_reference/wrong-name-header",
+    "corpus/harness_reference/stale-session-id",
+    "corpus/harness_reference/monitor-without-log-level",
+];
+
+#[test]
+#[ignore = "starts the suite's own served reference and py-sdk; .ci/run runs it"]
+fn stateless_bugs_are_found_from_outside() {
+    let era = ["--era", "2026"];
+    let cases = [
+        ("reference", None),
+        (
+            "fixture:shared-response-stream",
+            Some(("cross-request", "foreign-progress")),
+        ),
+        (
+            "fixture:listen-ignores-filter",
+            Some(("subscription", "not-opted-in")),
+        ),
+        (
+            "fixture:no-header-checks",
+            Some(("headers", "header-mismatch-not-refused")),
+        ),
+        (
+            "fixture:legacy-session-echo",
+            Some(("legacy-ignore", "session-echoed")),
+        ),
+        (
+            "fixture:logs-without-level",
+            Some(("logging", "log-without-level")),
+        ),
+    ];
+    for (target, expected) in cases {
+        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
+        let found = replay_findings(&command, &[], &era, &STATELESS_SEEDS);
+        match expected {
+            None => assert!(found.is_empty(), "{target}: {found:?}"),
+            Some((oracle, kind)) => assert!(
+                found.contains(&(oracle.to_owned(), kind.to_owned())),
+                "{target}: {oracle}/{kind} not found: {found:?}"
+            ),
+        }
+    }
+    // The Python SDK serves 2026-07-28 as the revision asks, on every one of them.
+    install("py-sdk");
+    let found = replay_findings("exec targets/py-sdk/start.sh", &[], &era, &STATELESS_SEEDS);
+    assert!(found.is_empty(), "py-sdk: {found:?}");
 }
 
 #[test]

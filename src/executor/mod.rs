@@ -366,14 +366,13 @@ impl Run<'_> {
                 let Some(asking) = self.session_of(*session) else {
                     return;
                 };
-                // A stateless client has no ids of its own: it resumes from a stale one.
-                let last_event_id = if self.trace.sessions[asking].stateless {
-                    ids::stale(&self.trace)
-                } else {
-                    let Some(id) = ids::resolve(&self.trace, &self.open, asking, *id) else {
-                        return;
-                    };
-                    id
+                // A stateless client has no ids of its own: it resumes from another session's
+                // id, or from the last one seen.
+                let resolved = ids::resolve(&self.trace, &self.open, asking, *id);
+                let last_event_id = match resolved {
+                    Some(id) => id,
+                    None if self.trace.sessions[asking].stateless => ids::stale(&self.trace),
+                    None => return,
                 };
                 let mut send = Send::new(Method::GET, Purpose::Resume, Some(*session));
                 send.last_event_id = Some(last_event_id);

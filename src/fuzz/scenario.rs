@@ -17,7 +17,7 @@ thread_local! {
     static RUNNERS: RefCell<Vec<InProcessRunner>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Findings already reported on rmcp 3.9 (see the README's findings section), which
+/// Findings already reported on rmcp 3.11 (see the README's findings section), which
 /// `harness_rmcp` does not crash on, so that fuzzing goes on looking for new kinds. `run
 /// --target rmcp` still reports them.
 pub const RMCP_KNOWN: &[(Oracle, &str)] = &[
@@ -46,6 +46,17 @@ pub const RMCP_KNOWN: &[(Oracle, &str)] = &[
     // A session may hold any number of concurrent POST response streams (its standalone GET
     // streams are bounded: 32 "shadow" streams, the oldest closed for a new one).
     (Oracle::ConnectionCap, "no-stream-cap"),
+    // With the event store, a 2026-07-28 request runs on after its stream closes (kept for a
+    // resumption the revision no longer has): its work, and its tasks after every session
+    // ended; and a GET naming 2026-07-28 with a Last-Event-ID replays from the store.
+    (Oracle::Cancellation, "work-after-close"),
+    (Oracle::Leak, "grew-after-sessions-ended"),
+    (Oracle::LegacyIgnore, "legacy-method-served"),
+    // That GET needs no session: another session's Last-Event-ID replays its messages to a
+    // client that never had one (the store is not told who asks).
+    (Oracle::CrossRequest, "foreign-progress"),
+    (Oracle::CrossRequest, "foreign-response"),
+    (Oracle::CrossRequest, "foreign-canary"),
 ];
 
 /// Runs `bytes` against `spec` and panics with the first finding, if any.

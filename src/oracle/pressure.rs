@@ -45,9 +45,13 @@ pub(super) fn connection_cap(trace: &Trace) -> Vec<Finding> {
         .floods
         .iter()
         .filter(|flood| flood.streams != Flood::SpreadCalls)
-        // A stateless (2026-07-28) client is no principal: without a token or an address of
-        // its own, nothing ties its requests together for a server to count.
-        .filter(|flood| !trace.sessions[flood.session].stateless)
+        // A stateless (2026-07-28) client, or a session the server gave no id, is no
+        // principal: without an id, a token or an address of its own, nothing ties its
+        // requests together for a server to count.
+        .filter(|flood| {
+            let session = &trace.sessions[flood.session];
+            !session.stateless && session.id.is_some()
+        })
         .filter_map(|flood| judge_flood(trace, flood, control.as_ref()))
         .collect()
 }

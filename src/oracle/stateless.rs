@@ -100,9 +100,9 @@ impl Light {
         self.result.is_some() || self.error.is_some()
     }
 
-    /// Whether it is a response to a request other than `own`.
-    fn answers_another(&self, own: u64) -> bool {
-        self.is_answer() && self.id.as_ref().is_some_and(|id| id.as_u64() != Some(own))
+    /// Whether it is a response to a request other than `own` (any, without one).
+    fn answers_another(&self, own: Option<u64>) -> bool {
+        self.is_answer() && self.id.as_ref().is_some_and(|id| id.as_u64() != own)
     }
 
     fn method(&self) -> Option<&str> {
@@ -394,7 +394,9 @@ pub(super) fn cross_request(trace: &Trace) -> Vec<Finding> {
         if !is_stateless(trace, exchange) {
             continue;
         }
-        let (Some(stream), Some(own)) = (stream_of(trace, exchange), exchange.rpc_id) else {
+        // A GET (a legacy leftover) has no request of its own: nothing on it is its own.
+        let own = exchange.rpc_id;
+        let Some(stream) = stream_of(trace, exchange) else {
             continue;
         };
         let session = exchange.session;
@@ -402,7 +404,7 @@ pub(super) fn cross_request(trace: &Trace) -> Vec<Finding> {
             let kind = if message.answers_another(own) {
                 Some("foreign-response")
             } else if message.method() == Some("notifications/progress")
-                && message.progress_token() != Some(own)
+                && message.progress_token() != own
             {
                 Some("foreign-progress")
             } else {
@@ -419,7 +421,7 @@ pub(super) fn cross_request(trace: &Trace) -> Vec<Finding> {
                     Severity::Critical,
                     kind,
                     format!(
-                        "exchange {index} (request {own}): its stream carries a message of \
+                        "exchange {index} (request {own:?}): its stream carries a message of \
                          another request"
                     ),
                     json!({ "exchange": index, "stream": exchange.stream, "message": text }),

@@ -294,8 +294,9 @@ pub fn seeds() -> Vec<(&'static str, Scenario)> {
             vec![
                 discover(c0),
                 discover(c1),
-                stateless(c0, stream(3, 8, 100), Deviation::None),
-                stateless(c1, stream(3, 8, 500), Deviation::None),
+                // 4 ms apart: slow enough in real time too (where delays are at most 4 ms).
+                stateless(c0, stream(20, 8, 4), Deviation::None),
+                stateless(c1, stream(20, 8, 4), Deviation::None),
                 Op::Read {
                     stream: StreamPick(1),
                     bytes: u16::MAX,
