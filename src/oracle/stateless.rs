@@ -569,3 +569,153 @@ fn unanswered(trace: &Trace, stream: &StreamRecord) -> bool {
             })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::test_trace::{kinds, progress, response, Build};
+    use crate::oracle::Oracle;
+    use crate::trace::{Checkpoint, Resources};
+
+    /// The `_meta` key of a listen notification's subscription id.
+    const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+
+    fn call(b: &mut Build, client: usize, deviation: Deviation) -> (usize, usize) {
+        let tool = "echo".to_owned();
+        let exchange = b.request(Purpose::Stateless { tool, deviation }, Some(client));
+        (exchange, b.stream(exchange))
+    }
+
+    fn refusal(code: i64) -> String {
+        json!({ "jsonrpc": "2.0", "id": null, "error": { "code": code, "message": "no" } })
+            .to_string()
+    }
+
+    #[test]
+    fn headers_want_400_and_the_revisions_code() {
+        for (status, body, expected) in [
+            (200, response(3), vec!["header-mismatch-not-refused"]),
+            (400, refusal(-32000), vec!["wrong-code"]),
+            (403, refusal(-32020), vec!["wrong-status"]),
+            (400, refusal(-32020), vec![]),
+        ] {
+            let mut b = Build::new();
+            let c = b.client();
+            let (e, s) = call(&mut b, c, Deviation::WrongNameHeader);
+            b.status(e, status);
+            b.trace.streams[s].sse = false;
+            b.trace.streams[s].text = body;
+            assert_eq!(kinds(&headers(&b.trace)), expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn an_argument_that_becomes_a_response_header_is_injection() {
+        let mut b = Build::new();
+        let c = b.client();
+        let (e, _) = call(&mut b, c, Deviation::None);
+        b.trace.exchanges[e].param_values = vec!["hi\r\nX-Evil: 1".to_owned()];
+        assert_eq!(kinds(&headers(&b.trace)), Vec::<&str>::new());
+        b.trace.exchanges[e].response_headers = vec!["x-evil".to_owned()];
+        assert_eq!(kinds(&headers(&b.trace)), ["header-injected"]);
+    }
+
+    #[test]
+    fn a_stale_session_id_is_not_echoed() {
+        let mut b = Build::new();
+        let c = b.client();
+        let (e, _) = call(&mut b, c, Deviation::StaleSessionId);
+        assert_eq!(kinds(&legacy_ignore(&b.trace)), Vec::<&str>::new());
+        b.trace.exchanges[e].response_headers = vec!["mcp-session-id".to_owned()];
+        assert_eq!(kinds(&legacy_ignore(&b.trace)), ["session-echoed"]);
+    }
+
+    #[test]
+    fn logs_need_a_log_level() {
+        let note = json!({ "jsonrpc": "2.0", "method": "notifications/message",
+            "params": { "level": "info", "data": "x" } })
+        .to_string();
+        for (deviation, expected) in [
+            (Deviation::None, vec!["log-without-level"]),
+            (Deviation::LogLevel(1), vec![]),
+        ] {
+            let mut b = Build::new();
+            let c = b.client();
+            let (_, s) = call(&mut b, c, deviation);
+            b.event(s, None, &note);
+            assert_eq!(kinds(&logging(&b.trace)), expected, "{deviation:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_carries_only_its_own_requests_messages() {
+        let mut b = Build::new();
+        let c = b.client();
+        let (e, s) = call(&mut b, c, Deviation::None);
+        let own = b.rpc(e);
+        b.event(s, None, &progress(own, 1));
+        b.event(s, None, &response(own));
+        assert_eq!(kinds(&cross_request(&b.trace)), Vec::<&str>::new());
+        b.event(s, None, &progress(own + 100, 1));
+        assert_eq!(kinds(&cross_request(&b.trace)), ["foreign-progress"]);
+    }
+
+    #[test]
+    fn a_listen_is_acknowledged_first_and_carries_what_it_asked_for() {
+        let ack = |id: u64| {
+            json!({ "jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
+                "params": { "_meta": { SUBSCRIPTION_ID: id }, "notifications": {} } })
+            .to_string()
+        };
+        let updated = |id: u64, uri: &str| {
+            json!({ "jsonrpc": "2.0", "method": "notifications/resources/updated",
+                "params": { "_meta": { SUBSCRIPTION_ID: id }, "uri": uri } })
+            .to_string()
+        };
+        let listen = |b: &mut Build, c| {
+            let interests = Interests(0x10);
+            let e = b.request(Purpose::Listen { interests }, Some(c));
+            (b.rpc(e), b.stream(e))
+        };
+        let mut b = Build::new();
+        let c = b.client();
+        let (id, s) = listen(&mut b, c);
+        b.event(s, None, &ack(id));
+        b.event(s, None, &updated(id, "cache:///key-0"));
+        assert_eq!(kinds(&subscription(&b.trace)), Vec::<&str>::new());
+        b.event(s, None, &updated(id, "cache:///key-1"));
+        assert_eq!(kinds(&subscription(&b.trace)), ["not-opted-in"]);
+
+        let mut b = Build::new();
+        let c = b.client();
+        let (id, s) = listen(&mut b, c);
+        b.event(s, None, &updated(id, "cache:///key-0"));
+        assert_eq!(kinds(&subscription(&b.trace)), ["not-acknowledged-first"]);
+    }
+
+    #[test]
+    fn a_closed_stream_stops_its_work() {
+        for (working, expected) in [(1, vec!["work-after-close"]), (0, vec![])] {
+            let mut b = Build::new();
+            let c = b.client();
+            let (_, s) = call(&mut b, c, Deviation::None);
+            b.trace.streams[s].end = Some(StreamEnd::Dropped {
+                at: crate::model::Millis(0),
+            });
+            b.trace.checkpoints.push(Checkpoint {
+                step: 2,
+                at: crate::model::Millis(100),
+                kind: CheckpointKind::AfterDrop,
+                open_bodies: 0,
+                open_stateless: 0,
+                live_sessions: 0,
+                resources: Resources {
+                    stateless_requests: Some(working),
+                    ..Resources::default()
+                },
+            });
+            assert_eq!(kinds(&cancellation(&b.trace)), expected, "{working}");
+            assert!(Oracle::ALL.contains(&Oracle::Cancellation));
+        }
+    }
+}

@@ -69,6 +69,30 @@ impl Build {
         session
     }
 
+    /// A 2026-07-28 client: a `server/discover` answered 200 with an SSE stream listing that
+    /// revision, and no session.
+    pub(crate) fn client(&mut self) -> usize {
+        let client = self.trace.sessions.len();
+        let exchange = self.request(Purpose::Discover, None);
+        self.trace.exchanges[exchange].session = Some(client);
+        let stream = self.stream(exchange);
+        let rpc = self.rpc(exchange);
+        let result = json!({ "jsonrpc": "2.0", "id": rpc,
+            "result": { "supportedVersions": [crate::scenario::STATELESS_VERSION] } });
+        self.event(stream, None, &result.to_string());
+        self.trace.sessions.push(SessionRecord {
+            slot: client,
+            id: None,
+            canary: format!("mcp-canary-{client:04}x"),
+            requested: Version::V2025_11_25,
+            negotiated: Some(crate::scenario::STATELESS_VERSION.to_owned()),
+            stateless: true,
+            exchange,
+            deleted_by: None,
+        });
+        client
+    }
+
     /// Sends a request of `purpose` in `session` (live, or ended once deleted), answered 200.
     pub(crate) fn request(&mut self, purpose: Purpose, session: Option<usize>) -> usize {
         let index = self.trace.exchanges.len();
