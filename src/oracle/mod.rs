@@ -158,7 +158,7 @@ impl Oracle {
             Oracle::ConnectionCap => "one principal holds any number of concurrent long-lived streams, and each costs the server memory or descriptors",
             Oracle::RequestSize => "an oversized body, one giant chunk or a compression bomb is read or inflated into memory instead of being refused early",
             Oracle::Headers => "a 2026-07-28 request with a missing or mismatched _meta, MCP-Protocol-Version, Mcp-Method, Mcp-Name or Mcp-Param header is not refused with 400 and the revision's code, or an argument value injects a header",
-            Oracle::LegacyIgnore => "a 2026-07-28 request's stale Mcp-Session-Id is echoed, its stale Last-Event-ID replays events, or a GET or DELETE naming that revision is served",
+            Oracle::LegacyIgnore => "a 2026-07-28 request's stale Mcp-Session-Id is echoed, its stale Last-Event-ID replays another request's messages, or a GET or DELETE naming that revision is served",
             Oracle::Logging => "a notifications/message reaches the stream of a 2026-07-28 request that set no logLevel",
             Oracle::CrossRequest => "a response, progress or canary of one request or client reaches another request's stream",
             Oracle::Subscription => "a subscriptions/listen stream is not acknowledged first, carries a type not opted in to, or a notification without its subscription id",
