@@ -98,7 +98,7 @@ pub fn harness_reference(data: &[u8]) -> Corpus {
 }
 
 /// `harness_rmcp`: a scenario against rmcp in process, the variant picked by the first byte
-/// (local session manager, or with the in-memory event store). Panics on any finding not in
+/// (local session manager, with the in-memory event store, or stateless only). Panics on any finding not in
 /// [`RMCP_KNOWN`].
 pub fn harness_rmcp(data: &[u8]) -> Corpus {
     let Some((&first, scenario)) = data.split_first() else {
