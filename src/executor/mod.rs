@@ -81,7 +81,7 @@ impl Deadlines {
             wind_down: Duration::from_secs(5),
             max_stall: Duration::MAX,
             budget: Duration::from_millis(duration),
-            cancel_grace: Duration::from_millis(STREAM_TOOL_MAX_DELAY_MS),
+            cancel_grace: Duration::from_millis(STREAM_TOOL_MAX_DELAY_MS + 1_000),
         }
     }
 

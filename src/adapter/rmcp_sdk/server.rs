@@ -157,7 +157,8 @@ impl Server {
             .map(|_| Working::new(&self.working));
         for progress in 1..=count {
             if !delay.is_zero() {
-                // A well-behaved tool stops when rmcp cancels its request.
+                // A well-behaved tool stops when rmcp cancels its request, while it waits and
+                // while it sends.
                 tokio::select! {
                     () = context.ct.cancelled() => {
                         return Err(ErrorData::internal_error("cancelled", None));
@@ -168,11 +169,14 @@ impl Server {
             let note = ProgressNotificationParam::new(token.clone(), progress as f64)
                 .with_total(count as f64)
                 .with_message(filler.clone());
-            context
-                .peer
-                .notify_progress(note)
-                .await
-                .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+            tokio::select! {
+                () = context.ct.cancelled() => {
+                    return Err(ErrorData::internal_error("cancelled", None));
+                }
+                sent = context.peer.notify_progress(note) => {
+                    sent.map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+                }
+            }
         }
         Ok(format!("sent {count} progress notifications"))
     }
