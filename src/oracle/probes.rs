@@ -112,13 +112,41 @@ pub(super) fn judge(probe: &ProbeTrace, policy: &Policy) -> Vec<Finding> {
             match work_after_session_end(tool, *read_bytes, after_end, after_end_window, *window_ms)
             {
                 Some(working) => vec![working],
-                None => descriptors_kept_after_close(tool, before, settled)
-                    .into_iter()
-                    .chain(memory_kept_after_close(tool, before, settled, policy))
-                    .collect(),
+                None => kept_after_close(tool, before, settled, policy),
             }
         }
+        ProbeTrace::StatelessAbort {
+            tool,
+            read_bytes,
+            before,
+            settled,
+            after_close,
+            after_window,
+            window_ms,
+        } => match work_after_close(tool, *read_bytes, after_close, after_window, *window_ms) {
+            Some(working) => vec![working],
+            None => kept_after_close(tool, before, settled, policy),
+        },
     }
+}
+
+/// What a server holds once quiet after a closed stream, against what it held before the call.
+fn kept_after_close(
+    tool: &str,
+    before: &Resources,
+    settled: &Resources,
+    policy: &Policy,
+) -> Vec<Finding> {
+    descriptors_kept_after_close(tool, before, settled)
+        .into_iter()
+        .chain(memory_kept_after_close(tool, before, settled, policy))
+        .collect()
+}
+
+/// The CPU a server may use in a window after its work was stopped: a quarter of the window
+/// (timers, collection, the close itself).
+fn idle_budget(window_ms: u64) -> u64 {
+    window_ms / 4
 }
 
 /// `grows-with-dose` if `metric` grows by at least its floor per unit over the 4N units, and
@@ -248,7 +276,7 @@ fn work_after_session_end(
     window_ms: u64,
 ) -> Option<Finding> {
     let used = after_end_window.cpu_ms?.saturating_sub(after_end.cpu_ms?);
-    let budget = window_ms / 4;
+    let budget = idle_budget(window_ms);
     if used <= budget {
         return None;
     }
@@ -268,6 +296,43 @@ fn work_after_session_end(
         Oracle::CancelCleanup,
         Severity::Medium,
         "work-after-session-end",
+        summary,
+        evidence,
+        None,
+    ))
+}
+
+/// `cancellation/work-after-close` if, after a 2026-07-28 client closed the stream of its
+/// request (which cancels it), the server used more than [`idle_budget`] of CPU in the window
+/// that followed: the black-box reading of what the `cancellation` oracle counts in process.
+fn work_after_close(
+    tool: &str,
+    read_bytes: u64,
+    after_close: &Resources,
+    after_window: &Resources,
+    window_ms: u64,
+) -> Option<Finding> {
+    let used = after_window.cpu_ms?.saturating_sub(after_close.cpu_ms?);
+    let budget = idle_budget(window_ms);
+    if used <= budget {
+        return None;
+    }
+    let summary = format!(
+        "after a 2026-07-28 client closed the stream of its call of tool {tool} (having read \
+         {read_bytes} bytes), which cancels the request, the server used {used} ms of CPU in the \
+         next {window_ms} ms (budget {budget} ms): the cancelled work went on"
+    );
+    let evidence = json!({
+        "tool": tool,
+        "read_bytes": read_bytes,
+        "cpu_ms_after_close": used,
+        "window_ms": window_ms,
+        "budget_ms": budget,
+    });
+    Some(Finding::new(
+        Oracle::Cancellation,
+        Severity::Medium,
+        "work-after-close",
         summary,
         evidence,
         None,
@@ -582,6 +647,45 @@ mod tests {
         assert_eq!(
             kinds_of(&judge(&busy, &Policy::default())),
             ["work-after-session-end"]
+        );
+    }
+
+    fn stateless_abort(cpu_after_close: u64) -> ProbeTrace {
+        let cpu = |ms| Resources {
+            cpu_ms: Some(ms),
+            ..Resources::default()
+        };
+        ProbeTrace::StatelessAbort {
+            tool: "stream".to_owned(),
+            read_bytes: 4096,
+            before: rss(MIB),
+            settled: rss(MIB),
+            after_close: cpu(1000),
+            after_window: cpu(1000 + cpu_after_close),
+            window_ms: 1000,
+        }
+    }
+
+    #[test]
+    fn work_that_goes_on_after_a_stateless_close_is_caught_and_idle_passes() {
+        let found = judge(&stateless_abort(900), &Policy::default());
+        assert_eq!(kinds_of(&found), ["work-after-close"]);
+        assert_eq!(found[0].oracle, Oracle::Cancellation);
+        assert_eq!(found[0].evidence["cpu_ms_after_close"], 900);
+        assert!(judge(&stateless_abort(30), &Policy::default()).is_empty());
+        assert!(judge(&stateless_abort(250), &Policy::default()).is_empty());
+        // Once the work stopped, what it kept is judged as after any close.
+        let mut kept = stateless_abort(0);
+        if let ProbeTrace::StatelessAbort {
+            before, settled, ..
+        } = &mut kept
+        {
+            before.open_fds = Some(20);
+            settled.open_fds = Some(21);
+        }
+        assert_eq!(
+            kinds_of(&judge(&kept, &Policy::default())),
+            ["descriptors-kept-after-close"]
         );
     }
 

@@ -9,7 +9,11 @@
 //! - [`ProbeKind::Unread`]: a heavy stream left unread, beside a control that reads it all;
 //! - [`ProbeKind::Abort`]: an endless stream ([`Shape::Endless`]) closed by the client after
 //!   4 KiB, then its session ended: the CPU the server uses after each, and the descriptors
-//!   and memory it holds once quiet again.
+//!   and memory it holds once quiet again;
+//! - [`ProbeKind::StatelessAbort`]: the same endless stream asked for by a 2026-07-28 client
+//!   (no session) and closed after 4 KiB: from that revision on the close cancels the request,
+//!   so the CPU the server uses in the window after it is work nobody will receive. Planned
+//!   only when the server lists 2026-07-28 in `server/discover`.
 //!
 //! Each probe is a [`ProbeSpec`] (its reproducer, as JSON), runs through the executor with a
 //! catalog pinned to one tool ([`ToolCatalog::pinned`]), and yields a [`ProbeTrace`] that
@@ -26,7 +30,7 @@ use crate::adapter::socket::inspector::live_heap_after_gc;
 use crate::adapter::Target;
 use crate::executor::{execute_with_tools, Deadlines, Shape, ToolCatalog};
 use crate::oracle::Oracle;
-use crate::scenario::{CacheKey, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
+use crate::scenario::{CacheKey, Era, Op, Scenario, Slot, StreamPick, ToolCall, Upload, Version};
 use crate::trace::{CheckpointKind, Policy, ProbeTrace, Resources, Trace};
 
 /// The units between the first two readings of a dose probe, unless the user says otherwise.
@@ -50,10 +54,11 @@ const HEAVY_STREAM_BYTES: u64 = 256 << 10;
 
 /// The findings a probe can give, which `replay` recognises in a sidecar: those of its
 /// readings, and the byte cap of the stream its unread probe's control reads to the end.
-pub const PROBE_FINDINGS: [(Oracle, &str); 6] = [
+pub const PROBE_FINDINGS: [(Oracle, &str); 7] = [
     (Oracle::Leak, "grows-with-dose"),
     (Oracle::Backpressure, "held-while-unread"),
     (Oracle::CancelCleanup, "work-after-session-end"),
+    (Oracle::Cancellation, "work-after-close"),
     (Oracle::CancelCleanup, "descriptors-kept-after-close"),
     (Oracle::CancelCleanup, "memory-kept-after-close"),
     (Oracle::ByteCap, "over-cap"),
@@ -83,6 +88,8 @@ pub enum ProbeKind {
     Unread,
     /// A heavy stream read a little, closed, and the server's CPU time watched.
     Abort,
+    /// As [`ProbeKind::Abort`], from a 2026-07-28 client: the close alone cancels.
+    StatelessAbort,
 }
 
 /// One probe, as its reproducer file holds it (JSON).
@@ -117,7 +124,7 @@ impl ProbeSpec {
                 "a session calls the tool with heavy arguments, reads 4 KiB, closes the stream, \
                  then DELETE"
             }
-            ProbeKind::Unread | ProbeKind::Abort => "one heavy call",
+            ProbeKind::Unread | ProbeKind::Abort | ProbeKind::StatelessAbort => "one heavy call",
         }
     }
 }
@@ -131,6 +138,8 @@ pub struct Prober<'a> {
     inspector: Option<u16>,
     /// Fresh values of each unit start here, so no two units repeat an argument.
     next_fresh: u64,
+    /// Whether the server lists 2026-07-28 in `server/discover`, once asked.
+    speaks_stateless: Option<bool>,
 }
 
 impl<'a> Prober<'a> {
@@ -148,6 +157,7 @@ impl<'a> Prober<'a> {
             policy,
             inspector,
             next_fresh: 1 << 32,
+            speaks_stateless: None,
         }
     }
 
@@ -158,7 +168,8 @@ impl<'a> Prober<'a> {
 
     /// The probes worth running, learnt by calling each tool (of `only`, when it names any)
     /// once with heavy arguments: for a tool that streams at least [`HEAVY_STREAM_BYTES`], an
-    /// aborted dose, an unread stream and an abort; for any other, a dose.
+    /// aborted dose, an unread stream and an abort (and a stateless abort, when the run's era
+    /// takes 2026-07-28 and the server speaks it); for any other, a dose.
     pub async fn plan(&mut self, dose: u32, only: &[String]) -> Vec<ProbeSpec> {
         let mut specs = Vec::new();
         let tools = self.tools.tools().iter().map(|t| t.name.clone());
@@ -174,11 +185,14 @@ impl<'a> Prober<'a> {
             });
             ops.push(delete());
             let trace = self.unit(&tool, Shape::Heavy, &ops).await;
-            let kinds: &[ProbeKind] = if streamed(&trace) >= HEAVY_STREAM_BYTES {
-                &[ProbeKind::AbortedDose, ProbeKind::Unread, ProbeKind::Abort]
+            let mut kinds = if streamed(&trace) >= HEAVY_STREAM_BYTES {
+                vec![ProbeKind::AbortedDose, ProbeKind::Unread, ProbeKind::Abort]
             } else {
-                &[ProbeKind::Dose]
+                vec![ProbeKind::Dose]
             };
+            if kinds.contains(&ProbeKind::Abort) && self.speaks_stateless(&tool).await {
+                kinds.push(ProbeKind::StatelessAbort);
+            }
             specs.extend(kinds.iter().map(|&kind| ProbeSpec {
                 kind,
                 tool: tool.clone(),
@@ -197,7 +211,32 @@ impl<'a> Prober<'a> {
             ProbeKind::Dose | ProbeKind::AbortedDose => self.dose(spec).await,
             ProbeKind::Unread => self.unread(spec).await,
             ProbeKind::Abort => self.abort(spec).await,
+            ProbeKind::StatelessAbort => self.stateless_abort(spec).await,
         }
+    }
+
+    /// Whether the run's era takes 2026-07-28 and the server lists it in `server/discover`
+    /// (asked once, in a unit pinned to `tool`).
+    async fn speaks_stateless(&mut self, tool: &str) -> bool {
+        if self.policy.era == Era::Sessions {
+            return false;
+        }
+        if let Some(speaks) = self.speaks_stateless {
+            return speaks;
+        }
+        // In a run of both eras, a client whose server does not list 2026-07-28 opens a
+        // session instead: the record says which it got.
+        let asking = Policy {
+            era: Era::Both,
+            ..self.policy
+        };
+        let discover = [Op::Discover {
+            client: Slot::of_index(0),
+        }];
+        let trace = self.unit_in(asking, tool, Shape::Heavy, &discover).await;
+        let speaks = trace.sessions.first().is_some_and(|s| s.stateless);
+        self.speaks_stateless = Some(speaks);
+        speaks
     }
 
     async fn dose(&mut self, spec: &ProbeSpec) -> ProbeRun {
@@ -312,14 +351,7 @@ impl<'a> Prober<'a> {
         let before = self.quiet_reading().await;
         let trace = self.unit(&spec.tool, Shape::Endless, &ops).await;
         let settled = self.quiet_reading().await;
-        let at = |kind, step| {
-            trace
-                .checkpoints
-                .iter()
-                .find(|c| c.kind == kind && c.step == step)
-                .map(|c| c.resources)
-                .unwrap_or_default()
-        };
+        let at = |kind, step| checkpoint(&trace, kind, step);
         let probe = ProbeTrace::Abort {
             tool: spec.tool.clone(),
             read_bytes: streamed(&trace),
@@ -339,9 +371,56 @@ impl<'a> Prober<'a> {
         }
     }
 
+    /// A 2026-07-28 client calls the tool endlessly, reads 4 KiB and closes the stream: the
+    /// group right after the close and a window later, and once quiet before and after.
+    async fn stateless_abort(&mut self, spec: &ProbeSpec) -> ProbeRun {
+        let client = Slot::of_index(0);
+        let mut ops = vec![Op::Discover { client }, call()];
+        ops.push(Op::Read {
+            stream: StreamPick(0),
+            bytes: 4096,
+        });
+        ops.push(Op::DropResponse {
+            stream: StreamPick(0),
+        });
+        let closed = ops.len() - 1;
+        ops.push(Op::Stall {
+            millis: HOLD.as_millis() as u16,
+        });
+        let before = self.quiet_reading().await;
+        let stateless = Policy {
+            era: Era::Stateless,
+            ..self.policy
+        };
+        let trace = self
+            .unit_in(stateless, &spec.tool, Shape::Endless, &ops)
+            .await;
+        let settled = self.quiet_reading().await;
+        let at = |kind, step| checkpoint(&trace, kind, step);
+        let probe = ProbeTrace::StatelessAbort {
+            tool: spec.tool.clone(),
+            read_bytes: streamed(&trace),
+            before,
+            settled,
+            after_close: at(CheckpointKind::AfterDrop, closed),
+            after_window: at(CheckpointKind::AfterStall, closed + 1),
+            window_ms: HOLD.as_millis() as u64,
+        };
+        ProbeRun {
+            scenario: Scenario { ops },
+            probe,
+            control: None,
+        }
+    }
+
     /// Runs one unit: `ops` with every call pinned to `tool` in `shape`, its fresh values never
     /// used before.
     async fn unit(&mut self, tool: &str, shape: Shape, ops: &[Op]) -> Trace {
+        self.unit_in(self.policy, tool, shape, ops).await
+    }
+
+    /// [`Prober::unit`] under `policy` (the era of the unit's clients).
+    async fn unit_in(&mut self, policy: Policy, tool: &str, shape: Shape, ops: &[Op]) -> Trace {
         self.next_fresh += 1 << 16;
         let Some(tools) = self.tools.pinned(tool, shape, self.next_fresh) else {
             return Trace::default();
@@ -353,7 +432,7 @@ impl<'a> Prober<'a> {
             settle: Duration::from_millis(50),
             ..Deadlines::real_time()
         };
-        execute_with_tools(self.target, &scenario, self.policy, deadlines, &tools).await
+        execute_with_tools(self.target, &scenario, policy, deadlines, &tools).await
     }
 
     /// The group's resources once the server is quiet: after its CPU time stopped advancing
@@ -414,6 +493,16 @@ fn delete() -> Op {
     Op::Delete {
         session: Slot::of_index(0),
     }
+}
+
+/// The reading the executor took at `kind` after op `step`, or none.
+fn checkpoint(trace: &Trace, kind: CheckpointKind, step: usize) -> Resources {
+    trace
+        .checkpoints
+        .iter()
+        .find(|c| c.kind == kind && c.step == step)
+        .map(|c| c.resources)
+        .unwrap_or_default()
 }
 
 /// The body bytes the client received on the trace's first call's stream.

@@ -67,4 +67,23 @@ pub enum ProbeTrace {
         /// The time between the two readings after the DELETE, in milliseconds.
         window_ms: u64,
     },
+    /// Cancellation in the 2026-07-28 era: a heavy stream of a client without a session,
+    /// read a little, then closed (which cancels its request); the group just after the close
+    /// and `window_ms` later, and once quiet before the call and after all of it.
+    StatelessAbort {
+        /// The tool called.
+        tool: String,
+        /// Bytes read before the close.
+        read_bytes: u64,
+        /// Before the call (the server quiet).
+        before: Resources,
+        /// After the window (the server quiet again).
+        settled: Resources,
+        /// Right after the close.
+        after_close: Resources,
+        /// `window_ms` after that.
+        after_window: Resources,
+        /// The time between the two readings after the close, in milliseconds.
+        window_ms: u64,
+    },
 }
