@@ -440,6 +440,7 @@ impl Run<'_> {
             requested: version,
             negotiated,
             stateless: false,
+            speaks_stateless: false,
             exchange,
             deleted_by: None,
         });
@@ -568,6 +569,7 @@ impl Run<'_> {
             requested: Version::V2025_11_25,
             negotiated: Some(STATELESS_VERSION.to_owned()),
             stateless: true,
+            speaks_stateless: speaks,
             exchange,
             deleted_by: None,
         });

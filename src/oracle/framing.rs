@@ -156,7 +156,10 @@ fn body_break(trace: &Trace, index: usize, stream: &StreamRecord) -> Option<Find
     let status = exchange.outcome.status().filter(|&s| is_success(s))?;
     let whole = matches!(stream.end, Some(StreamEnd::Finished { .. }))
         && stream.bytes == stream.text.len() as u64;
-    if !whole || stream.text.is_empty() || serde_json::from_str::<Value>(&stream.text).is_ok() {
+    if !whole
+        || stream.text.is_empty()
+        || serde_json::from_str::<serde::de::IgnoredAny>(&stream.text).is_ok()
+    {
         return None;
     }
     let evidence = json!({
@@ -179,8 +182,12 @@ fn body_break(trace: &Trace, index: usize, stream: &StreamRecord) -> Option<Find
     ))
 }
 
+/// Whether `data` is one JSON object: valid JSON (checked without building it) that starts,
+/// past its whitespace, with `{`.
 fn is_json_object(data: &str) -> bool {
-    serde_json::from_str::<Value>(data).is_ok_and(|value| value.is_object())
+    data.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(data).is_ok()
 }
 
 /// At most the first 120 characters of `text`, for a summary.
@@ -195,6 +202,18 @@ mod tests {
     use super::*;
     use crate::oracle::test_trace::{kinds, progress, response, Build};
     use crate::trace::Purpose;
+
+    #[test]
+    fn only_one_whole_json_object_is_a_json_object() {
+        for object in ["{}", " \r\n\t{\"a\": [1, {}]}\n", r#"{"k": "{"}"#] {
+            assert!(is_json_object(object), "{object:?}");
+        }
+        for other in [
+            "", "[1]", "\"{}\"", "{", "{} {}", "{}x", "\u{a0}{}", "{\"a\":}",
+        ] {
+            assert!(!is_json_object(other), "{other:?}");
+        }
+    }
 
     fn echo_stream() -> (Build, usize, u64) {
         let mut b = Build::new();

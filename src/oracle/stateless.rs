@@ -26,25 +26,10 @@ fn is_stateless(trace: &Trace, exchange: &Exchange) -> bool {
 /// Whether the stateless client of `exchange` found, through `server/discover`, a server that
 /// speaks 2026-07-28.
 fn speaks_stateless(trace: &Trace, exchange: &Exchange) -> bool {
-    let Some(session) = exchange.session else {
-        return false;
-    };
-    let record = &trace.sessions[session];
-    let discover = &trace.exchanges[record.exchange];
-    record.stateless
-        && discover.purpose == Purpose::Discover
-        && discover.stream.is_some_and(|stream| {
-            messages(&trace.streams[stream]).any(|message| {
-                message
-                    .pointer("/result/supportedVersions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|versions| {
-                        versions
-                            .iter()
-                            .any(|version| version.as_str() == Some(STATELESS_VERSION))
-                    })
-            })
-        })
+    exchange.session.is_some_and(|session| {
+        let record = &trace.sessions[session];
+        record.stateless && record.speaks_stateless
+    })
 }
 
 /// The JSON-RPC messages a response carried: the data of its `message` events (an event of

@@ -63,6 +63,7 @@ impl Build {
             requested: Version::V2025_06_18,
             negotiated: Some(version.to_owned()),
             stateless: version == crate::scenario::STATELESS_VERSION,
+            speaks_stateless: false,
             exchange,
             deleted_by: None,
         });
@@ -87,6 +88,7 @@ impl Build {
             requested: Version::V2025_11_25,
             negotiated: Some(crate::scenario::STATELESS_VERSION.to_owned()),
             stateless: true,
+            speaks_stateless: true,
             exchange,
             deleted_by: None,
         });

@@ -166,6 +166,9 @@ pub struct SessionRecord {
     /// A 2026-07-28 client, not a session: it discovered the server with `server/discover`,
     /// has no id and sends every request in the stateless form.
     pub stateless: bool,
+    /// The server listed 2026-07-28 among the `supportedVersions` of its answer to this
+    /// client's `server/discover` (a 2026-only run makes a client of a server that did not).
+    pub speaks_stateless: bool,
     /// The exchange of its initialize (or its `server/discover`).
     pub exchange: usize,
     /// The exchange of a DELETE that the server accepted (2xx), if any.
