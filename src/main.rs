@@ -66,8 +66,8 @@ struct ServeArgs {
 /// Which target to drive, shared by `run` and `replay`.
 #[derive(Args)]
 struct TargetArgs {
-    /// An in-process target: `reference`, `rmcp[:local|:event-store]` or `fixture:NAME` (see
-    /// `list targets`). Without it and without --url: rmcp.
+    /// An in-process target: `reference`, `rmcp[:local|:event-store|:stateless]` or
+    /// `fixture:NAME` (see `list targets`). Without it and without --url: rmcp.
     #[arg(long, conflicts_with = "url")]
     target: Option<TargetSpec>,
     /// A running server's MCP endpoint (loopback only, unless --allow-remote).
