@@ -7,6 +7,8 @@
 //!
 //! - [`commands`]: the CLI's subcommands (`run`, `replay`, `list`, `serve`, `sse`), as
 //!   library functions over readers and writers; `main.rs` only parses arguments.
+//! - [`service`]: the library entry point: fuzz a Streamable HTTP service of your own (any
+//!   tower `Service`) in process from a test, and replay its reproducers as regression tests.
 //! - [`fuzz`]: the body of every fuzz target, and the [`fuzz::TARGETS`] table.
 //! - [`campaign`]: many scenarios on many jobs: mutation, behaviour features, deduplication,
 //!   confirmation of findings that may not recur.
@@ -42,6 +44,8 @@
 // Highest first: each module uses only those below it. One a group, so rustfmt keeps the order.
 
 pub mod commands;
+
+pub mod service;
 
 pub mod fuzz;
 

@@ -144,12 +144,30 @@ impl Executor {
         scenario: &Scenario,
         policy: Policy,
     ) -> Trace {
+        self.run_with_tools(make, scenario, policy, &ToolCatalog::builtin())
+    }
+
+    /// [`Executor::run`], with calls going to the tools of `tools` (a target whose tools are
+    /// not the built-in ones, learnt from its `tools/list`).
+    pub fn run_with_tools<T: Target>(
+        &mut self,
+        make: impl FnOnce() -> T,
+        scenario: &Scenario,
+        policy: Policy,
+        tools: &ToolCatalog,
+    ) -> Trace {
         let trace = self.runtime.block_on(async {
             let mut target = make();
             let deadlines = Deadlines::virtual_time(&policy);
             // The client's own work is charged to it, so that the server's heap is what the
             // target holds (see `alloc`); the target's code runs inside `Side::Server` polls.
-            let run = Box::pin(execute(&mut target, scenario, policy, deadlines));
+            let run = Box::pin(execute_with_tools(
+                &mut target,
+                scenario,
+                policy,
+                deadlines,
+                tools,
+            ));
             let trace = charged_to(Side::Client, run).await;
             drop(target);
             trace

@@ -10,13 +10,14 @@
 use serde_json::json;
 use tokio::runtime::{Builder, Runtime};
 
+use super::listing::{listing_eras, listing_scenario, tools_listed};
 use super::{Runner, RunnerError, Verdict};
 use crate::adapter::{HttpTarget, Launch, ServerGroup, Target};
 use crate::executor::{execute, execute_with_tools, Deadlines, ToolCatalog};
 use crate::oracle::{judge, judge_one, judge_probe, Finding, Oracle, Severity};
 use crate::probe::{ProbeSpec, Prober};
-use crate::scenario::{Era, Op, Scenario, Slot, Version};
-use crate::trace::{Policy, Purpose, Trace};
+use crate::scenario::Scenario;
+use crate::trace::{Policy, Trace};
 
 /// Where the server is, and whether the suite starts it.
 #[derive(Debug, Clone)]
@@ -89,29 +90,12 @@ impl BlackBoxRunner {
     /// can still be fuzzed, and judged on how it refuses that revision). A server that does
     /// not answer is an error (it is unreachable or not an MCP server); a crash during it too.
     fn discover_tools(&mut self) -> Result<ToolCatalog, RunnerError> {
-        let mut eras = vec![Era::Sessions];
-        if self.policy.era == Era::Stateless {
-            eras.insert(0, Era::Stateless);
-        }
         let mut reason = String::new();
-        for era in eras {
-            let slot = Slot::of_index(0);
-            let opener = match era {
-                Era::Stateless => Op::Discover { client: slot },
-                Era::Sessions | Era::Both => Op::Initialize {
-                    session: slot,
-                    version: Version::V2025_06_18,
-                },
-            };
-            let mut ops = vec![opener];
-            if era != Era::Stateless {
-                ops.push(Op::Initialized { session: slot });
-            }
-            ops.push(Op::ListTools { session: slot });
+        for era in listing_eras(self.policy.era) {
             let policy = Policy { era, ..self.policy };
             let trace = self.runtime.block_on(execute(
                 &mut self.target,
-                &Scenario { ops },
+                &listing_scenario(era),
                 policy,
                 Deadlines::real_time(),
             ));
@@ -128,46 +112,6 @@ impl BlackBoxRunner {
             reason,
         })
     }
-}
-
-/// The catalog in the `tools/list` response of `trace`.
-fn tools_listed(trace: &Trace) -> Result<ToolCatalog, String> {
-    let opener = trace
-        .exchanges
-        .iter()
-        .find(|exchange| matches!(exchange.purpose, Purpose::Initialize | Purpose::Discover))
-        .ok_or("no initialize or server/discover was sent")?;
-    if opener.outcome.status() != Some(200) {
-        let name = match opener.purpose {
-            Purpose::Discover => "server/discover",
-            _ => "initialize",
-        };
-        return Err(format!("{name} got {}", opener.outcome));
-    }
-    let list = trace
-        .exchanges
-        .iter()
-        .find(|exchange| exchange.purpose == Purpose::ListTools)
-        .ok_or("no tools/list was sent (initialize gave no session id?)")?;
-    let stream = list
-        .stream
-        .map(|index| &trace.streams[index])
-        .ok_or_else(|| format!("tools/list got {}", list.outcome))?;
-    let bodies: Vec<&str> = if stream.sse {
-        stream
-            .events
-            .iter()
-            .map(|event| event.data.as_str())
-            .collect()
-    } else {
-        vec![stream.text.as_str()]
-    };
-    let response = bodies
-        .into_iter()
-        .filter_map(|body| serde_json::from_str::<serde_json::Value>(body).ok())
-        .find(|message| message.get("id").and_then(serde_json::Value::as_u64) == list.rpc_id)
-        .ok_or("the tools/list response never came")?;
-    ToolCatalog::from_tools_list(&response)
 }
 
 impl Runner for BlackBoxRunner {

@@ -11,12 +11,15 @@
 
 mod black_box;
 mod in_process;
+mod listing;
 mod run_target;
+mod service;
 mod spec;
 
 pub use black_box::{BlackBoxRunner, Endpoint};
 pub use in_process::InProcessRunner;
 pub use run_target::{PolicyLimits, RunTarget};
+pub use service::ServiceRunner;
 pub use spec::{TargetSpec, TargetSpecError};
 
 use crate::adapter::HttpError;

@@ -30,31 +30,10 @@ impl RunTarget {
 
     /// The limits it is judged against, with the user's assertions on top.
     pub fn policy(&self, limits: &PolicyLimits) -> Policy {
-        let mut policy = match self {
+        limits.apply(match self {
             RunTarget::InProcess(spec) => spec.default_policy(),
             RunTarget::BlackBox(_) => Policy::default(),
-        };
-        if let Some(bytes) = limits.max_stream_bytes {
-            policy.max_stream_bytes = Some(bytes);
-        }
-        if let Some(idle) = limits.idle_timeout {
-            policy.idle_timeout = Some(idle);
-        }
-        if let Some(duration) = limits.max_duration {
-            policy.max_duration = Some(duration);
-        }
-        policy.hardening = limits.hardening;
-        if let Some(bytes) = limits.max_request_bytes {
-            policy.max_request_bytes = bytes;
-        }
-        if let Some(streams) = limits.probe_streams {
-            policy.probe_streams = streams;
-        }
-        if let Some(cap) = limits.max_streams_per_principal {
-            policy.max_streams_per_principal = Some(cap);
-        }
-        policy.era = limits.era;
-        policy
+        })
     }
 
     /// The runner of job `job`. Of a server the suite starts, job 0 starts it and the other
@@ -121,4 +100,32 @@ pub struct PolicyLimits {
     pub max_streams_per_principal: Option<u32>,
     /// `--era`: the protocol era the run speaks.
     pub era: Era,
+}
+
+impl PolicyLimits {
+    /// `policy` with these assertions on top: each limit given replaces the policy's own, and
+    /// the era and whether hardening findings are reported are always these.
+    pub fn apply(&self, mut policy: Policy) -> Policy {
+        if let Some(bytes) = self.max_stream_bytes {
+            policy.max_stream_bytes = Some(bytes);
+        }
+        if let Some(idle) = self.idle_timeout {
+            policy.idle_timeout = Some(idle);
+        }
+        if let Some(duration) = self.max_duration {
+            policy.max_duration = Some(duration);
+        }
+        policy.hardening = self.hardening;
+        if let Some(bytes) = self.max_request_bytes {
+            policy.max_request_bytes = bytes;
+        }
+        if let Some(streams) = self.probe_streams {
+            policy.probe_streams = streams;
+        }
+        if let Some(cap) = self.max_streams_per_principal {
+            policy.max_streams_per_principal = Some(cap);
+        }
+        policy.era = self.era;
+        policy
+    }
 }
