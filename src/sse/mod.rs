@@ -15,7 +15,7 @@ mod raw;
 
 pub use decode::{decode_chunks, Decoder, Event, EventRef, Record, RecordRef};
 pub use encode::{encode_json, EncodeError, EncodePolicy, FieldName, Frame};
-pub use raw::{RawBlock, RawDecoder, RawLine};
+pub use raw::{RawBlock, RawDecoder, RawItem, RawLine};
 
 /// Bounds on what a decoder buffers for one line and one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
