@@ -249,6 +249,7 @@ async def stream(
 
     sends: list[asyncio.Task[None]] = []
     sent_bytes = 0
+    next_notification = 1
     # Every stream appends to an audit log, a descriptor held for the call (a raw one, which
     # nothing closes for us).
     audit = os.open(os.devnull, os.O_WRONLY | os.O_APPEND)
@@ -300,15 +301,22 @@ async def stream(
                 # as fast as the client reads.
                 await send
             sent_bytes += size_bytes
+            next_notification = i + 1
             os.write(audit, b"%d\n" % i)
 
             if delay_ms > 0 and i < count:
                 await pause(delay_ms / 1000)
-    except BaseException:
+    except BaseException as stopped:
         # A call that stops early (the byte cap, the client gone, a failed send) closes its
         # handle here; the bug closes it only on success.
         if BUG != "abort-handle-leak":
             os.close(audit)
+        if BUG == "no-abort-cleanup" and isinstance(stopped, asyncio.CancelledError):
+            # The SDK cancelled the call (a 2026-07-28 client closed its stream, which cancels
+            # the request): the rest of the work is finished anyway, as above.
+            work = asyncio.get_running_loop().create_task(finish_anyway(next_notification, count, size))
+            pending_work.add(work)
+            work.add_done_callback(pending_work.discard)
         raise
     finally:
         if sends:
