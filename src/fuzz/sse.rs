@@ -214,7 +214,7 @@ pub fn sse_roundtrip(data: &[u8]) -> Corpus {
     if !expected.decodes_from(&chunks) {
         // Only now build the owned records, to show how they differ.
         let decoded = decode_chunks(chunks.iter().copied(), Limits::default());
-        let owned = expected.to_owned();
+        let owned = expected.owned();
         assert_eq!(
             decoded.as_ref().ok(),
             Some(&owned),
@@ -274,7 +274,7 @@ impl Expected<'_> {
     }
 
     /// The records, owned.
-    fn to_owned(&self) -> Vec<Record> {
+    fn owned(self) -> Vec<Record> {
         let scrub = |value: &str, nul: bool| {
             value.replace(|c| c == '\r' || c == '\n' || (nul && c == '\0'), "\u{FFFD}")
         };
@@ -329,7 +329,7 @@ mod tests {
     fn the_lent_comparison_agrees_with_the_owned_one() {
         for data in ["", "a", "a\r\nb", "a\rb\nc\r", "\0x\r", "é\n\n", "data: x"] {
             for event in [None, Some(""), Some("t\r\nu"), Some("ok")] {
-                for id in [None, Some(""), Some("1\02"), Some("a\nb")] {
+                for id in [None, Some(""), Some("1\x002"), Some("a\nb")] {
                     for retry in [None, Some(7)] {
                         let frame = Frame {
                             comment: None,
@@ -351,7 +351,7 @@ mod tests {
                         for size in [1, bytes.len() / 2 + 1] {
                             let chunks = cut_cycling(&bytes, &[size]);
                             let decoded = decode_chunks(chunks.iter().copied(), Limits::default());
-                            assert_eq!(decoded.ok(), Some(expected.to_owned()), "{frame:?}");
+                            assert_eq!(decoded.ok(), Some(expected.owned()), "{frame:?}");
                             assert!(expected.decodes_from(&chunks), "{frame:?}");
                         }
                         let other_data = Expected {
