@@ -18,7 +18,7 @@ expect() {
   shift 3
   local status=0
   env "$@" BIN="$bin" URL="http://127.0.0.1:$(port)/mcp" COMMAND="$command" \
-    DURATION="${ACTION_SECONDS:-15}s" OUT="$out/$name" GITHUB_STEP_SUMMARY="$out/$name.md" \
+    DURATION="${ACTION_SECONDS:-10}s" OUT="$out/$name" GITHUB_STEP_SUMMARY="$out/$name.md" \
     "$repo/action/run.sh" >"$out/$name.log" 2>&1 || status=$?
   if [ "$status" -eq "$expected" ] && [ "$expected" -eq 2 ]; then
     echo "action on $name: exit 2 as expected: $(tail -1 "$out/$name.log")"
