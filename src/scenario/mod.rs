@@ -8,6 +8,7 @@
 mod encode;
 mod era;
 mod listing;
+pub mod mutate;
 mod op;
 pub mod seeds;
 mod shrink;

@@ -35,25 +35,44 @@ impl Scenario {
             .map(|op| match op {
                 Op::Call {
                     session,
-                    call: ToolCall::Echo { text },
+                    call,
                     upload,
                 } => Op::Call {
                     session: *session,
-                    call: ToolCall::Echo {
-                        text: Untrusted(
-                            text.0
-                                .iter()
-                                .filter(|piece| !matches!(piece, Piece::Text(_)))
-                                .cloned()
-                                .collect(),
-                        ),
-                    },
+                    call: call.without_free_text(),
                     upload: upload.clone(),
+                },
+                Op::Stateless {
+                    client,
+                    call,
+                    deviation,
+                } => Op::Stateless {
+                    client: *client,
+                    call: call.without_free_text(),
+                    deviation: *deviation,
                 },
                 other => other.clone(),
             })
             .collect();
         Scenario { ops }
+    }
+}
+
+impl ToolCall {
+    /// The call with the free-text pieces of its untrusted text left out.
+    fn without_free_text(&self) -> ToolCall {
+        match self {
+            ToolCall::Echo { text } => ToolCall::Echo {
+                text: Untrusted(
+                    text.0
+                        .iter()
+                        .filter(|piece| !matches!(piece, Piece::Text(_)))
+                        .cloned()
+                        .collect(),
+                ),
+            },
+            other => other.clone(),
+        }
     }
 }
 
