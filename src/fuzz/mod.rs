@@ -15,17 +15,14 @@
 //!   the in-process runner and judged by every oracle.
 
 mod models;
-mod mutator;
 mod scenario;
 mod sse;
 
 #[cfg(feature = "peers")]
 pub use crate::differential::{encoder_differential, sse_differential};
 pub use models::{bounded_stream, session_resume};
-pub use mutator::{crossover_scenario_inputs, mutate_scenario_input, MUTATOR_ENV};
 pub use scenario::{
-    fixture_input, fixture_prefix, harness_fixture, harness_reference, harness_rmcp, FIXTURE_ENV,
-    RMCP_KNOWN,
+    fixture_input, harness_fixture, harness_reference, harness_rmcp, FIXTURE_ENV, RMCP_KNOWN,
 };
 pub use sse::{sse_decode, sse_roundtrip, RoundtripInput};
 

@@ -124,12 +124,6 @@ pub fn fixture_input(data: &[u8]) -> Option<(&'static Fixture, &[u8])> {
     Some((&FIXTURES[usize::from(first) % FIXTURES.len()], rest))
 }
 
-/// How many bytes of a `harness_fixture` input come before its scenario (see
-/// [`fixture_input`]): none when [`FIXTURE_ENV`] pins the fixture, else the byte that picks it.
-pub fn fixture_prefix() -> usize {
-    usize::from(std::env::var_os(FIXTURE_ENV).is_none())
-}
-
 /// `harness_fixture`: a scenario against one fixture (see [`fixture_input`]). Panics on any
 /// finding: each crash is the fixture's bug being found.
 pub fn harness_fixture(data: &[u8]) -> Corpus {

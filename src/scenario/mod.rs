@@ -8,7 +8,6 @@
 mod encode;
 mod era;
 mod listing;
-pub mod mutate;
 mod op;
 pub mod seeds;
 mod shrink;

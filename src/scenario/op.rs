@@ -319,31 +319,3 @@ pub enum Op {
         deviation: Deviation,
     },
 }
-
-impl Op {
-    /// The session or client slot the op acts on, or `None` for the ops that name a stream or
-    /// none at all.
-    pub fn slot_mut(&mut self) -> Option<&mut Slot> {
-        match self {
-            Op::Initialize { session, .. }
-            | Op::Initialized { session }
-            | Op::ListTools { session }
-            | Op::Call { session, .. }
-            | Op::Resume { session, .. }
-            | Op::OpenGet { session }
-            | Op::Delete { session }
-            | Op::Misstep { session, .. }
-            | Op::Flood { session, .. }
-            | Op::Oversize { session, .. } => Some(session),
-            Op::Discover { client } | Op::Listen { client, .. } | Op::Stateless { client, .. } => {
-                Some(client)
-            }
-            Op::Read { .. } | Op::Stall { .. } | Op::DropResponse { .. } => None,
-        }
-    }
-
-    /// Whether the op opens a session or client in its slot (initialize, `server/discover`).
-    pub fn opens_slot(&self) -> bool {
-        matches!(self, Op::Initialize { .. } | Op::Discover { .. })
-    }
-}

@@ -520,6 +520,26 @@ mod tests {
     }
 
     #[test]
+    fn every_scenario_without_free_text_has_a_byte_form() {
+        use rand::{Rng, RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
+        let scenarios: Vec<Scenario> = (0..2_000)
+            .map(|_| {
+                let mut bytes = vec![0u8; rng.random_range(0..1024)];
+                rng.fill_bytes(&mut bytes);
+                Scenario::from_bytes(&bytes)
+            })
+            .collect();
+        let with_text = scenarios.iter().filter(|s| s.to_bytes().is_none()).count();
+        assert!(with_text > 100, "free text is common in random scenarios");
+        for scenario in scenarios {
+            let plain = scenario.without_free_text();
+            let bytes = plain.to_bytes().expect("a byte form");
+            assert_eq!(Scenario::from_bytes(&bytes), plain);
+        }
+    }
+
+    #[test]
     fn only_the_ops_that_matter_are_kept_and_their_parameters_shrink() {
         // "The bug": a stream call of at least 10 events on some session, then a stall.
         let shows = |s: &Scenario| {
