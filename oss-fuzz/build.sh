@@ -6,10 +6,25 @@ cd "$SRC/mcp-transport-fuzz/fuzz"
 cargo fuzz build -O
 # The path OSS-Fuzz's coverage builds also read the binaries from.
 bin_dir=target/x86_64-unknown-linux-gnu/release
+# The scenario targets reach more coverage in the same time without comparison tracing (their
+# bytes are read structurally, with no magic values to solve): fuzz/README.md, "Comparison
+# tracing and value profile". They are built again without it, in a target dir of their own,
+# except for coverage builds, where tracing plays no part.
+untraced=(harness_reference harness_rmcp)
+untraced_dir=target-no-cmp/x86_64-unknown-linux-gnu/release
+if [ "${SANITIZER:-}" != coverage ]; then
+  for target in "${untraced[@]}"; do
+    cargo fuzz build -O --no-trace-compares --target-dir target-no-cmp "$target"
+  done
+fi
 # harness_fixture runs the deliberately vulnerable fixtures: every input of it is meant to
 # crash, so it is not for continuous fuzzing (.ci/run checks it finds each fixture).
 for target in $(cargo fuzz list | grep -vx harness_fixture); do
-  cp "$bin_dir/$target" "$OUT/"
+  if [ "${SANITIZER:-}" != coverage ] && [[ " ${untraced[*]} " == *" $target "* ]]; then
+    cp "$untraced_dir/$target" "$OUT/"
+  else
+    cp "$bin_dir/$target" "$OUT/"
+  fi
   (cd "../corpus/$target" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
   cp "options/$target.options" "$OUT/"
   dict=$(sed -n 's/^dict *= *//p' "options/$target.options")
