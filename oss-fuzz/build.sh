@@ -10,9 +10,11 @@ bin_dir=target/x86_64-unknown-linux-gnu/release
 # bytes are read structurally, with no magic values to solve): fuzz/README.md, "Comparison
 # tracing and value profile". They are built again without it, in a target dir of their own,
 # except for coverage builds, where tracing plays no part.
-untraced=(harness_reference harness_rmcp)
+# (Measured with -s none; OSS-Fuzz ships these AddressSanitizer builds.)
+untraced=()
 untraced_dir=target-no-cmp/x86_64-unknown-linux-gnu/release
 if [ "${SANITIZER:-}" != coverage ]; then
+  untraced=(harness_reference harness_rmcp)
   for target in "${untraced[@]}"; do
     cargo fuzz build -O --no-trace-compares --target-dir target-no-cmp "$target"
   done
@@ -20,7 +22,7 @@ fi
 # harness_fixture runs the deliberately vulnerable fixtures: every input of it is meant to
 # crash, so it is not for continuous fuzzing (.ci/run checks it finds each fixture).
 for target in $(cargo fuzz list | grep -vx harness_fixture); do
-  if [ "${SANITIZER:-}" != coverage ] && [[ " ${untraced[*]} " == *" $target "* ]]; then
+  if [[ " ${untraced[*]} " == *" $target "* ]]; then
     cp "$untraced_dir/$target" "$OUT/"
   else
     cp "$bin_dir/$target" "$OUT/"

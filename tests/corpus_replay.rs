@@ -58,12 +58,8 @@ fn every_corpus_folder_belongs_to_a_target() {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
-            // harness_fixture's folder is a link to harness_reference's seeds: the scenarios
-            // it starts from, which it must not replay clean (each fixture's bug crashes it).
-            let fixture_link = name == FIXTURE_TARGET.0
-                && std::fs::read_link(&path).is_ok_and(|to| to == Path::new("harness_reference"));
             assert!(
-                fixture_link || TARGETS.iter().any(|(target, _)| *target == name),
+                TARGETS.iter().any(|(target, _)| *target == name),
                 "corpus/{name} matches no fuzz target in mcp_transport_fuzz::fuzz::TARGETS"
             );
         }
