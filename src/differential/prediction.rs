@@ -284,7 +284,7 @@ impl Browser<'_> {
             }
             _ => line,
         };
-        let colon = memchr::memchr(b':', line).is_some();
+        let colon = crate::sse::search::find(b':', line).is_some();
         let Line::Field { name, value } = classify(line) else {
             if line.is_empty() {
                 self.dispatch();

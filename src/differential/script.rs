@@ -1,9 +1,8 @@
 //! A stream cut into its lines once, with the facts that peers act on and the reference's views
 //! drop: where a line has no colon, and where its bytes are not UTF-8.
 
-use memchr::memchr2_iter;
-
 use crate::sse::field::{classify, Line};
+use crate::sse::search::{find, line_breaks};
 use crate::sse::{RawBlock, RawLine};
 
 /// The UTF-8 byte-order mark (D2).
@@ -35,7 +34,7 @@ impl<'s> Script<'s> {
         };
         let mut lines = Vec::new();
         let mut start = 0;
-        for end in memchr2_iter(b'\r', b'\n', body) {
+        for end in line_breaks(body) {
             // The LF of a CRLF was consumed with its CR.
             if end < start {
                 continue;
@@ -130,7 +129,7 @@ fn same_text(text: &str, bytes: &[u8]) -> bool {
 /// The value of a line as written after its first colon, before L5 removes a space; `None` for a
 /// line without a colon (L6).
 pub(crate) fn raw_value(line: &[u8]) -> Option<&[u8]> {
-    memchr::memchr(b':', line).map(|colon| &line[colon + 1..])
+    find(b':', line).map(|colon| &line[colon + 1..])
 }
 
 /// Decodes bytes as UTF-8 with replacement (D3).

@@ -9,6 +9,7 @@ use arbitrary::{Arbitrary, Unstructured};
 
 use crate::chunking::cut_cycling;
 use crate::input::{chunked_stream, Corpus, Untrusted, FUZZ_LIMITS};
+use crate::sse::search::{find, line_breaks, line_breaks_or_nul};
 use crate::sse::{
     decode_chunks, DecodeError, Decoder, EncodePolicy, Event, EventRef, Frame, Limits, RawBlock,
     RawDecoder, RawItem, Record, RecordRef,
@@ -299,7 +300,7 @@ impl Expected<'_> {
 /// routines do the work (a byte loop here would be traced compare by compare): a search for
 /// CR, then one comparison, or a normalised copy when there is a CR.
 fn is_normalised(decoded: &str, original: &str) -> bool {
-    if memchr::memchr(b'\r', original.as_bytes()).is_none() {
+    if find(b'\r', original.as_bytes()).is_none() {
         return decoded == original;
     }
     decoded == original.replace("\r\n", "\n").replace('\r', "\n")
@@ -310,8 +311,8 @@ fn is_normalised(decoded: &str, original: &str) -> bool {
 fn is_scrubbed(decoded: &str, original: &str, nul: bool) -> bool {
     let bytes = original.as_bytes();
     let clean = match nul {
-        true => memchr::memchr3(b'\r', b'\n', 0, bytes).is_none(),
-        false => memchr::memchr2(b'\r', b'\n', bytes).is_none(),
+        true => line_breaks_or_nul(bytes).next().is_none(),
+        false => line_breaks(bytes).next().is_none(),
     };
     if clean {
         return decoded == original;

@@ -1,7 +1,7 @@
 //! The safe encoder: untrusted values in, one well-formed event out (rules E1 to E5).
 
+use super::search::{line_breaks, line_breaks_or_nul};
 use bytes::BufMut;
-use memchr::{memchr2, memchr3};
 
 /// A field whose value the encoder refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -188,9 +188,9 @@ pub fn encode_json(
 fn check(field: FieldName, value: Option<&str>, forbid_nul: bool) -> Result<(), EncodeError> {
     let Some(value) = value else { return Ok(()) };
     let found = if forbid_nul {
-        memchr3(b'\r', b'\n', 0, value.as_bytes())
+        line_breaks_or_nul(value.as_bytes()).next()
     } else {
-        memchr2(b'\r', b'\n', value.as_bytes())
+        line_breaks(value.as_bytes()).next()
     };
     match found {
         Some(index) => Err(EncodeError::ForbiddenByte {
@@ -205,29 +205,25 @@ fn check(field: FieldName, value: Option<&str>, forbid_nul: bool) -> Result<(), 
 /// Writes a value that must stay on one line, replacing forbidden bytes with U+FFFD.
 /// Under the strict policy the value was checked first, so nothing is replaced.
 fn put_single_line(value: &str, forbid_nul: bool, out: &mut impl BufMut) {
-    let mut rest = value.as_bytes();
-    loop {
-        let found = if forbid_nul {
-            memchr3(b'\r', b'\n', 0, rest)
-        } else {
-            memchr2(b'\r', b'\n', rest)
-        };
-        let Some(index) = found else {
-            out.put_slice(rest);
-            return;
-        };
-        out.put_slice(&rest[..index]);
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    let mut replace = |index: usize| {
+        out.put_slice(&bytes[start..index]);
         out.put_slice("\u{FFFD}".as_bytes());
-        rest = &rest[index + 1..];
+        start = index + 1;
+    };
+    if forbid_nul {
+        line_breaks_or_nul(bytes).for_each(&mut replace);
+    } else {
+        line_breaks(bytes).for_each(&mut replace);
     }
+    out.put_slice(&bytes[start..]);
 }
 
 /// Writes data as one `data:` line per line of the value, splitting at CRLF, CR and LF (E1, E2).
 fn put_data(data: &str, out: &mut impl BufMut) {
-    let mut rest = data.as_bytes();
-    loop {
-        let end = memchr2(b'\r', b'\n', rest);
-        let line = &rest[..end.unwrap_or(rest.len())];
+    let bytes = data.as_bytes();
+    let mut put_line = |line: &[u8]| {
         if line.is_empty() {
             out.put_slice(b"data:\n");
         } else {
@@ -235,12 +231,18 @@ fn put_data(data: &str, out: &mut impl BufMut) {
             out.put_slice(line);
             out.put_slice(b"\n");
         }
-        let Some(end) = end else { return };
-        let terminator = if rest[end..].starts_with(b"\r\n") {
-            2
-        } else {
-            1
-        };
-        rest = &rest[end + terminator..];
+    };
+    let mut start = 0;
+    for end in line_breaks(bytes) {
+        // The LF of a CRLF ended its line with the CR.
+        if end < start {
+            continue;
+        }
+        put_line(&bytes[start..end]);
+        start = end + 1;
+        if bytes[end] == b'\r' && bytes.get(start) == Some(&b'\n') {
+            start += 1;
+        }
     }
+    put_line(&bytes[start..]);
 }

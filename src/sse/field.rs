@@ -72,7 +72,7 @@ pub fn classify(line: &[u8]) -> Line<'_> {
     if let Some((name, value_at)) = known {
         return field(name, &line[value_at..]);
     }
-    match memchr::memchr(b':', line) {
+    match super::search::find(b':', line) {
         None if line.is_empty() => Line::Blank,
         None => field(Name::new(line), b""),
         Some(0) => Line::Comment(&line[1..]),

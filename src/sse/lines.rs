@@ -4,8 +4,7 @@
 //! line that continues into the next chunk, and a CR at the end of a chunk whose LF may start the
 //! next one. Everything after it sees whole lines, so chunking can never change the result.
 
-use memchr::memchr2_iter;
-
+use super::search::line_breaks;
 use super::DecodeError;
 
 /// The UTF-8 byte-order mark, stripped once at offset 0 of the stream (rule D2).
@@ -73,7 +72,7 @@ impl LineSplitter {
         }
         // One searcher for the whole chunk; a break before `pos` is the LF of a CRLF (or the
         // skipped LF after a CR that ended the previous chunk) and was consumed already.
-        for end in memchr2_iter(b'\r', b'\n', chunk) {
+        for end in line_breaks(chunk) {
             if end < pos {
                 continue;
             }

@@ -12,6 +12,7 @@ mod encode;
 pub mod field;
 mod lines;
 mod raw;
+pub(crate) mod search;
 
 pub use decode::{decode_chunks, Decoder, Event, EventRef, Record, RecordRef};
 pub use encode::{encode_json, EncodeError, EncodePolicy, FieldName, Frame};
