@@ -17,7 +17,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 
 use crate::input::Untrusted;
-use crate::sse::{decode_chunks, Event, Limits, RawDecoder, RawLine, Record};
+use crate::sse::{decode_chunks, Decoder, Event, Limits, RawDecoder, RawItem, Record, RecordRef};
 
 use super::Peer;
 
@@ -261,83 +261,111 @@ pub fn encode(peer: Peer, values: &Values) -> Encoded {
     .unwrap_or(Encoded::Panicked)
 }
 
-/// Every way `encoded` falls short for `values`, and the records the reference decoded from it.
-pub fn check(values: &Values, encoded: &Encoded) -> (Failures, Vec<Record>) {
+/// Every way `encoded` falls short for `values`.
+///
+/// The reference decoders lend what they decode and it is judged as lent: nothing is copied
+/// out ([`decoded`] gives the records, for a report).
+pub fn check(values: &Values, encoded: &Encoded) -> Failures {
     let invalid = values.invalid_event() || values.invalid_id() || values.invalid_comment();
     let bytes = match encoded {
-        Encoded::Panicked => return (Failures::NONE.with(Failure::Panicked), Vec::new()),
-        Encoded::Stalled => return (Failures::NONE.with(Failure::Stalled), Vec::new()),
-        Encoded::Refused(_) if invalid => return (Failures::NONE, Vec::new()),
-        Encoded::Refused(_) => return (Failures::NONE.with(Failure::RefusedValid), Vec::new()),
+        Encoded::Panicked => return Failures::NONE.with(Failure::Panicked),
+        Encoded::Stalled => return Failures::NONE.with(Failure::Stalled),
+        Encoded::Refused(_) if invalid => return Failures::NONE,
+        Encoded::Refused(_) => return Failures::NONE.with(Failure::RefusedValid),
         Encoded::Bytes(bytes) => bytes,
     };
     let mut failures = Failures::NONE;
     if invalid {
         failures = failures.with(Failure::AcceptedInvalid);
     }
-    // Encoded frames are far below the default limits; past them, what was decoded is judged.
-    let records = decode_chunks([&bytes[..]], Limits::default()).unwrap_or_else(|(r, _)| r);
-    let retries: Vec<u64> = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Retry { retry } => Some(*retry),
-            Record::Event(_) => None,
-        })
-        .collect();
-    if retries[..] != *values.retry.as_slice() {
-        failures = failures.with(Failure::RetryChanged);
-    }
-    let events: Vec<&Event> = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Event(event) => Some(event),
-            Record::Retry { .. } => None,
-        })
-        .collect();
     let want = values.expected_event();
-    match events[..] {
-        [got] => {
-            for (differs, failure) in [
-                (got.data != want.data, Failure::DataChanged),
-                (got.event_type != want.event_type, Failure::TypeChanged),
-                (got.last_event_id != want.last_event_id, Failure::IdChanged),
-            ] {
-                if differs {
-                    failures = failures.with(failure);
+    let (mut retries, mut first_retry) = (0, None);
+    let (mut events, mut first_event) = (0, Failures::NONE);
+    let mut sink = |record: RecordRef<'_>| match record {
+        RecordRef::Retry(retry) => {
+            retries += 1;
+            first_retry = first_retry.or(Some(retry));
+        }
+        RecordRef::Event(got) => {
+            events += 1;
+            if events == 1 {
+                for (differs, failure) in [
+                    (got.data != want.data, Failure::DataChanged),
+                    (got.event_type != want.event_type, Failure::TypeChanged),
+                    (got.last_event_id != want.last_event_id, Failure::IdChanged),
+                ] {
+                    if differs {
+                        first_event = first_event.with(failure);
+                    }
                 }
             }
         }
-        _ => failures = failures.with(Failure::EventCount),
+    };
+    // Encoded frames are far below the default limits; past them, what was decoded is judged.
+    let _ = Decoder::new(Limits::default()).feed(bytes, &mut sink);
+    let retries_kept = match values.retry {
+        None => retries == 0,
+        Some(retry) => retries == 1 && first_retry == Some(retry),
+    };
+    if !retries_kept {
+        failures = failures.with(Failure::RetryChanged);
     }
+    failures = match events {
+        1 => failures.union(first_event),
+        _ => failures.with(Failure::EventCount),
+    };
     if has_extra_line(values, bytes) {
         failures = failures.with(Failure::ExtraField);
     }
-    (failures, records)
+    failures
 }
 
-/// Whether the raw view of `bytes` holds a line the frame did not ask for.
-fn has_extra_line(values: &Values, bytes: &[u8]) -> bool {
-    let mut decoder = RawDecoder::new(Limits::default());
-    let mut blocks = Vec::new();
-    // As in `check`: past the limits, the blocks decoded so far are judged.
-    let _ = decoder.feed(bytes, &mut blocks);
-    let (mut events, mut ids, mut retries, mut comments) = (0, 0, 0, 0);
-    for line in blocks.iter().flat_map(|block| &block.lines) {
-        match line {
-            RawLine::Comment { .. } => comments += 1,
-            RawLine::Field { name, .. } => match name.as_str() {
-                "data" => {}
-                "event" => events += 1,
-                "id" => ids += 1,
-                "retry" => retries += 1,
-                _ => return true,
-            },
+/// The records the reference decodes from `encoded` (none unless it wrote bytes).
+pub fn decoded(encoded: &Encoded) -> Vec<Record> {
+    match encoded {
+        Encoded::Bytes(bytes) => {
+            decode_chunks([&bytes[..]], Limits::default()).unwrap_or_else(|(r, _)| r)
         }
+        _ => Vec::new(),
     }
-    events > usize::from(values.event.is_some())
-        || ids > usize::from(values.id.is_some())
-        || retries > usize::from(values.retry.is_some())
-        || comments > usize::from(values.comment.is_some())
+}
+
+/// Whether the raw view of `bytes` holds a line the frame did not ask for. Only blocks that a
+/// blank line completed count, as in the owned view.
+fn has_extra_line(values: &Values, bytes: &[u8]) -> bool {
+    /// Lines per kind: `event`, `id`, `retry`, comments.
+    type Counts = [usize; 4];
+    let (mut done, mut block): (Counts, Counts) = Default::default();
+    let (mut unknown, mut block_unknown) = (false, false);
+    let mut decoder = RawDecoder::new(Limits::default());
+    // As in `check`: past the limits, the blocks decoded so far are judged.
+    let _ = decoder.feed_lent(bytes, &mut |item| match item {
+        RawItem::Comment(_) => block[3] += 1,
+        RawItem::Field { name, .. } => match name {
+            b"data" => {}
+            b"event" => block[0] += 1,
+            b"id" => block[1] += 1,
+            b"retry" => block[2] += 1,
+            _ => block_unknown = true,
+        },
+        RawItem::End => {
+            for (total, count) in done.iter_mut().zip(std::mem::take(&mut block)) {
+                *total += count;
+            }
+            unknown |= std::mem::take(&mut block_unknown);
+        }
+    });
+    let asked = [
+        values.event.is_some(),
+        values.id.is_some(),
+        values.retry.is_some(),
+        values.comment.is_some(),
+    ];
+    unknown
+        || done
+            .iter()
+            .zip(asked)
+            .any(|(&count, asked)| count > usize::from(asked))
 }
 
 fn sse_stream_02(values: &Values) -> Vec<u8> {
