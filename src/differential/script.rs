@@ -3,7 +3,7 @@
 
 use crate::sse::field::{classify, Line};
 use crate::sse::search::{find, line_breaks};
-use crate::sse::{RawBlock, RawLine};
+use crate::sse::{Limits, RawBlock, RawDecoder, RawItem, RawLine};
 
 /// The UTF-8 byte-order mark (D2).
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -52,33 +52,37 @@ impl<'s> Script<'s> {
         }
     }
 
-    /// Whether `blocks` (the reference's raw-block view) are exactly the blocks of this script
-    /// that a blank line completed. Allocates only to compare lines that are not UTF-8.
-    pub(crate) fn has_blocks(&self, blocks: &[RawBlock]) -> bool {
-        let mut blocks = blocks.iter();
-        let mut start = 0;
-        for (at, line) in self.lines.iter().enumerate() {
-            if !line.is_empty() {
-                continue;
+    /// Whether the reference's raw-block view of `chunks` lends exactly this script's lines,
+    /// item by item, with a block end at each blank line that follows a block's lines. Then
+    /// the blocks it completes are [`Script::raw_blocks`] (equal bytes decode to equal text).
+    /// Allocates nothing.
+    ///
+    /// # Panics
+    /// If the reference stops at a limit: a stream below the default [`Limits`] never does.
+    pub(crate) fn lent_by_reference(&self, chunks: &[&[u8]]) -> bool {
+        let mut open = false;
+        let mut expected = self.lines.iter().filter_map(|line| match classify(line) {
+            Line::Blank => std::mem::take(&mut open).then_some(RawItem::End),
+            Line::Comment(text) => {
+                open = true;
+                Some(RawItem::Comment(text))
             }
-            let lines = &self.lines[start..at];
-            start = at + 1;
-            if lines.is_empty() {
-                continue;
+            Line::Field { name, value } => {
+                open = true;
+                Some(RawItem::Field {
+                    name: name.as_bytes(),
+                    value,
+                })
             }
-            let same = blocks.next().is_some_and(|block| {
-                block.lines.len() == lines.len()
-                    && block
-                        .lines
-                        .iter()
-                        .zip(lines)
-                        .all(|(raw, line)| same_line(raw, line))
-            });
-            if !same {
-                return false;
-            }
+        });
+        let mut same = true;
+        let mut decoder = RawDecoder::new(Limits::default());
+        for chunk in chunks {
+            decoder
+                .feed_lent(chunk, &mut |item| same &= expected.next() == Some(item))
+                .expect("a stream below the default limits decodes");
         }
-        blocks.next().is_none()
+        same && expected.next().is_none()
     }
 
     /// The blocks a blank line completed, each line decoded as [`crate::sse::RawDecoder`] does.
@@ -104,25 +108,6 @@ impl<'s> Script<'s> {
             }
         }
         blocks
-    }
-}
-
-/// Whether `raw` is `line` as the reference's raw-block view decodes it.
-fn same_line(raw: &RawLine, line: &[u8]) -> bool {
-    match (raw, classify(line)) {
-        (RawLine::Comment { comment }, Line::Comment(text)) => same_text(comment, text),
-        (RawLine::Field { name, value }, Line::Field { name: n, value: v }) => {
-            same_text(name, n.as_bytes()) && same_text(value, v)
-        }
-        _ => false,
-    }
-}
-
-/// Whether `text` is `bytes` decoded as UTF-8 with replacement (D3).
-fn same_text(text: &str, bytes: &[u8]) -> bool {
-    match std::str::from_utf8(bytes) {
-        Ok(valid) => text == valid,
-        Err(_) => *text == String::from_utf8_lossy(bytes),
     }
 }
 
