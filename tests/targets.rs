@@ -538,6 +538,26 @@ fn leaky_python_resource_bugs() {
     limit_bugs("leaky-py");
 }
 
+/// What a served target must show: `(target, None)` for nothing, or the `(oracle, kind)` it
+/// must include.
+type ServedCase = (&'static str, Option<(&'static str, &'static str)>);
+
+/// Serves each case's target with `serve` (the reference or a fixture) and checks what `find`
+/// (given the case's target and the command that serves it) reports against the case.
+fn check_served(cases: &[ServedCase], mut find: impl FnMut(&str, &str) -> Vec<(String, String)>) {
+    for &(target, expected) in cases {
+        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
+        let found = find(target, &command);
+        match expected {
+            None => assert!(found.is_empty(), "{target}: {found:?}"),
+            Some((oracle, kind)) => assert!(
+                found.contains(&(oracle.to_owned(), kind.to_owned())),
+                "{target}: {oracle}/{kind} not found: {found:?}"
+            ),
+        }
+    }
+}
+
 #[test]
 #[ignore = "starts the suite's own served reference; .ci/run runs it"]
 fn served_fixture_limits_are_found_from_outside() {
@@ -559,17 +579,7 @@ fn served_fixture_limits_are_found_from_outside() {
             Some(("request-size", "bomb-inflated-before-refusing")),
         ),
     ];
-    for (target, expected) in cases {
-        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
-        let found = limit_findings(&command, &[], &extra);
-        match expected {
-            None => assert!(found.is_empty(), "{target}: {found:?}"),
-            Some((oracle, kind)) => assert!(
-                found.contains(&(oracle.to_owned(), kind.to_owned())),
-                "{target}: {oracle}/{kind} not found: {found:?}"
-            ),
-        }
-    }
+    check_served(&cases, |_, command| limit_findings(command, &[], &extra));
 }
 
 /// The seeds of the 2026-07-28 fixtures that a black box can see (cancellation needs the
@@ -609,17 +619,9 @@ fn stateless_bugs_are_found_from_outside() {
             Some(("logging", "log-without-level")),
         ),
     ];
-    for (target, expected) in cases {
-        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
-        let found = replay_findings(&command, &[], &era, &STATELESS_SEEDS);
-        match expected {
-            None => assert!(found.is_empty(), "{target}: {found:?}"),
-            Some((oracle, kind)) => assert!(
-                found.contains(&(oracle.to_owned(), kind.to_owned())),
-                "{target}: {oracle}/{kind} not found: {found:?}"
-            ),
-        }
-    }
+    check_served(&cases, |_, command| {
+        replay_findings(command, &[], &era, &STATELESS_SEEDS)
+    });
     // The Python SDK serves 2026-07-28 as the revision asks, on every one of them.
     install("py-sdk");
     let found = replay_findings("exec targets/py-sdk/start.sh", &[], &era, &STATELESS_SEEDS);
@@ -629,37 +631,24 @@ fn stateless_bugs_are_found_from_outside() {
 #[test]
 #[ignore = "starts the suite's own served reference; .ci/run runs it"]
 fn served_fixture_leaks_are_found_from_outside() {
-    let cases = [
-        ("reference", "", None),
-        (
-            "fixture:unbounded-cache",
-            "fetch_cached",
-            Some(("leak", "grows-with-dose")),
-        ),
-        (
-            "fixture:listener-accumulation",
-            "subscribe",
-            Some(("leak", "grows-with-dose")),
-        ),
-        (
-            "fixture:interval-leak",
-            "monitor",
-            Some(("leak", "grows-with-dose")),
-        ),
+    let leak = Some(("leak", "grows-with-dose"));
+    let cases: [ServedCase; 4] = [
+        ("reference", None),
+        ("fixture:unbounded-cache", leak),
+        ("fixture:listener-accumulation", leak),
+        ("fixture:interval-leak", leak),
     ];
-    for (target, tool, expected) in cases {
-        let command = format!("exec '{BIN}' serve --target {target} --port \"$PORT\"");
-        let mut extra = vec![];
-        if !tool.is_empty() {
-            extra.extend(["--probe-tools", tool]);
-        }
-        let found = probe(&target.replace(':', "-"), &command, &[], &extra);
-        match expected {
-            None => assert!(found.is_empty(), "{target}: {found:?}"),
-            Some((oracle, kind)) => assert!(
-                found.contains(&(oracle.to_owned(), kind.to_owned())),
-                "{target}: {oracle}/{kind} not found: {found:?}"
-            ),
-        }
-    }
+    // Each fixture's probe is of the tool its leak is in; the reference's, of every tool.
+    let tool_of = |target: &str| match target {
+        "fixture:unbounded-cache" => Some("fetch_cached"),
+        "fixture:listener-accumulation" => Some("subscribe"),
+        "fixture:interval-leak" => Some("monitor"),
+        _ => None,
+    };
+    check_served(&cases, |target, command| {
+        let extra: Vec<&str> = tool_of(target)
+            .map(|tool| vec!["--probe-tools", tool])
+            .unwrap_or_default();
+        probe(&target.replace(':', "-"), command, &[], &extra)
+    });
 }
