@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Coverage reached after the same wall time by a harness target under three modes: the default
-# build (comparison tracing), the same with -use_value_profile=1, and a build without
-# comparison tracing. Each run starts from the committed seeds into a fresh folder; then one
+# Coverage reached after the same wall time by a harness target under four modes: the default
+# build (comparison tracing), the same with -use_value_profile=1, a build without comparison
+# tracing (as OSS-Fuzz ships the harness targets), and that build with -entropic=0. Each run starts from the committed seeds into a fresh folder; then one
 # binary (the default build) measures every resulting corpus (-runs=0), so that the edge
 # counts compare like with like. Two runs at a time, one per core.
 #
 # Usage, from fuzz/ (builds what it needs, the no-tracing build in target-no-cmp/):
 #   ./coverage-by-mode.sh TARGET [SECONDS] [RUNS]       # defaults: 60, 3
+#   MODES="no-trace-compares no-entropic" ./coverage-by-mode.sh TARGET   # only some modes
 # Prints one line per run (mode, run, edges, features) and the median edges per mode.
 set -euo pipefail
 target=${1:?usage: coverage-by-mode.sh TARGET [SECONDS] [RUNS]}
@@ -26,13 +27,14 @@ fuzz() {
   case "$mode" in
     value-profile) extra=(-use_value_profile=1) ;;
     no-trace-compares) bin=$untraced ;;
+    no-entropic) bin=$untraced extra=(-entropic=0) ;;
   esac
   mkdir -p "$work/$mode-$run"
   "$bin" "$work/$mode-$run" "../corpus/$target" "${flags[@]}" "${extra[@]}" -seed="$run" \
     -max_total_time="$seconds" >"$work/$mode-$run.log" 2>&1 || true
 }
 
-modes=(trace-compares value-profile no-trace-compares)
+read -ra modes <<<"${MODES:-trace-compares value-profile no-trace-compares no-entropic}"
 jobs=()
 for run in $(seq 1 "$runs"); do
   for mode in "${modes[@]}"; do jobs+=("$mode $run"); done
