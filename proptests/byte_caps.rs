@@ -3,11 +3,12 @@
 //! high-water mark plus one chunk (nor more chunks than the chunk mark).
 //!
 //! Checked after every op (buffers, ledger) and once the stream is drained (delivered bytes:
-//! the accepted chunks in order, at most one terminal event, and that event last), by the
-//! library's checks (`StreamRun::check_buffers`, `check_ledger`, `check_delivered`), which the
-//! fuzz target `bounded_stream` runs too. `off_by_one_cap_is_caught` and
-//! `missing_backpressure_is_caught` run the same property against [`Fault::ByteCapOffByOne`]
-//! and [`Fault::NoBackpressure`].
+//! the accepted chunks in order, at most one terminal event, that event last and only after a
+//! whole chunk), by the library's checks (`StreamRun::check_buffers`, `check_ledger`,
+//! `check_delivered`), which the fuzz target `bounded_stream` runs too.
+//! `off_by_one_cap_is_caught`, `missing_backpressure_is_caught` and
+//! `terminal_glued_to_a_cut_event_is_caught` run the same property against
+//! [`Fault::ByteCapOffByOne`], [`Fault::NoBackpressure`] and [`Fault::TerminalMidEvent`].
 
 use crate::model_inputs;
 
@@ -51,6 +52,14 @@ fn off_by_one_cap_is_caught() {
 #[test]
 fn missing_backpressure_is_caught() {
     let fault = Fault::NoBackpressure;
+    model_inputs::expect_counterexample(fault, cases(Some(fault)), |(config, ops)| {
+        byte_caps_hold(config, &ops).map_err(model_inputs::fail)
+    });
+}
+
+#[test]
+fn terminal_glued_to_a_cut_event_is_caught() {
+    let fault = Fault::TerminalMidEvent;
     model_inputs::expect_counterexample(fault, cases(Some(fault)), |(config, ops)| {
         byte_caps_hold(config, &ops).map_err(model_inputs::fail)
     });

@@ -6,7 +6,8 @@
 //! the stream is closed and holds nothing (`check_ledger`); a stream that a deadline closed was
 //! not closed early; an open stream's next deadline is never later than its maximum duration.
 //! Once drained, a stream closed by a deadline has delivered that deadline's terminal event
-//! last (`check_terminal`). The fuzz target `bounded_stream` runs the same checks.
+//! last, or, if the deadline cut an event its reader had begun, ends inside that event
+//! (`check_terminal`). The fuzz target `bounded_stream` runs the same checks.
 //! `missing_idle_timeout_is_caught` and `duration_reset_by_reads_is_caught` run the same
 //! property against [`Fault::NoIdleTimeout`] and [`Fault::DurationResetsOnRead`].
 

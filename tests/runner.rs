@@ -2,8 +2,8 @@
 //! scenario, the reference is clean on the same scenarios and on random ones, and runs are
 //! deterministic.
 
-use mcp_transport_fuzz::fixture::FIXTURES;
-use mcp_transport_fuzz::oracle::Finding;
+use mcp_transport_fuzz::fixture::{Fixture, FIXTURES};
+use mcp_transport_fuzz::oracle::{Finding, Oracle};
 use mcp_transport_fuzz::runner::{InProcessRunner, TargetSpec};
 use mcp_transport_fuzz::scenario::seeds::seeds;
 use mcp_transport_fuzz::scenario::Scenario;
@@ -47,6 +47,26 @@ fn every_fixture_is_caught_by_its_oracle_on_its_seed() {
         "fixtures not caught:\n{}",
         missed.join("\n\n")
     );
+}
+
+/// A stream that a deadline closes while its reader holds part of an event ends there, with no
+/// terminal event glued to the cut one. Found by `run --target fixture:no-backpressure` (its
+/// unbounded buffer makes the reference's body reads cut events): the idle timeout fired
+/// mid-event on a resumed stream, and `framing` saw `…xxxevent: idle_timeout` in one event's
+/// data.
+#[test]
+fn a_deadline_that_cuts_an_event_sends_no_terminal_event_after_it() {
+    let bytes = include_bytes!("data/idle-timeout-cuts-an-event.scenario");
+    let fixture = Fixture::named("no-backpressure").expect("a fixture");
+    for spec in [TargetSpec::Fixture(fixture), TargetSpec::Reference] {
+        let verdict = InProcessRunner::new(spec).run(bytes);
+        assert!(
+            verdict.findings.iter().all(|f| f.oracle != Oracle::Framing),
+            "{spec}:\n{}\n{}",
+            describe(&verdict.findings),
+            verdict.scenario
+        );
+    }
 }
 
 #[test]

@@ -164,6 +164,16 @@ mod tests {
                 Invariant::Ledger,
                 stream_case(config, &[Offer(5), Offer(5), Read(3)], StreamEnding::Abort),
             ),
+            (
+                Fault::TerminalMidEvent,
+                Invariant::ByteCap,
+                // The idle timeout fires while the reader holds 5 bytes of a 28-byte event.
+                stream_case(
+                    config,
+                    &[Offer(20), Read(5), Advance(300)],
+                    StreamEnding::FinishAndDrain,
+                ),
+            ),
         ];
         for (fault, invariant, mut case) in cases {
             assert_eq!(case.check(), Ok(()), "the correct model fails {case:?}");

@@ -21,6 +21,9 @@ pub enum Fault {
     DurationResetsOnRead,
     /// A writer's abort drops the buffered chunks without releasing them (`cleanup`).
     LeakOnAbort,
+    /// A deadline that closes the stream while its reader holds part of an event still sends
+    /// the terminal event, glued to the cut event's last line (`byte_caps`).
+    TerminalMidEvent,
 
     // Sessions and resumption.
     /// Event data is written raw (`data: {payload}`), bypassing the safe encoder, so untrusted

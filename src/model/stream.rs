@@ -328,7 +328,8 @@ impl BoundedStream {
     }
 
     /// Copies up to `out.len()` bytes for the reader at `now`: buffered chunks first, then the
-    /// terminal event. A read of at least one byte is read progress.
+    /// terminal event (none after a deadline that cut an event the reader had begun). A read
+    /// of at least one byte is read progress.
     pub fn read(&mut self, ledger: &mut Ledger, now: Millis, out: &mut [u8]) -> Read {
         self.check_deadlines(ledger, now);
         let mut copied = 0;
@@ -489,6 +490,12 @@ impl BoundedStream {
                 fired
             }
         };
+        // Closing mid-event (the reader holds part of the front chunk, and the rest is dropped
+        // below) sends no terminal event: it would be glued to the cut event's last line. The
+        // stream just ends, and a decoder discards an event that the end of a stream cuts.
+        if self.front_read > 0 && !self.has(Fault::TerminalMidEvent) {
+            self.drop_terminal();
+        }
         self.close(ledger, reason);
     }
 

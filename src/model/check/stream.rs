@@ -106,6 +106,8 @@ pub struct StreamRun {
     last_progress: Millis,
     /// Every accepted chunk, concatenated.
     accepted: Vec<u8>,
+    /// Where each accepted chunk ends in `accepted`, in order.
+    chunk_ends: Vec<usize>,
     /// Every byte the reader got.
     delivered: Vec<u8>,
     /// What the final read said, once the reader saw the end.
@@ -131,6 +133,7 @@ impl StreamRun {
             opened: Millis::ZERO,
             last_progress: Millis::ZERO,
             accepted: Vec::new(),
+            chunk_ends: Vec::new(),
             delivered: Vec::new(),
             ended: None,
             dropped: false,
@@ -177,7 +180,10 @@ impl StreamRun {
         let size = chunk.len();
         let answer = self.stream.offer(&mut self.ledger, self.now, chunk.clone());
         match answer {
-            Ok(Offer::Accepted) => self.accepted.extend_from_slice(&chunk),
+            Ok(Offer::Accepted) => {
+                self.accepted.extend_from_slice(&chunk);
+                self.chunk_ends.push(self.accepted.len());
+            }
             Ok(Offer::Backpressure | Offer::CapReached) => {}
             Err(OfferError::ChunkTooLarge { len, max }) => ensure!(
                 len == size && len > max,
@@ -255,6 +261,11 @@ impl StreamRun {
             );
         }
         Ok(())
+    }
+
+    /// Whether `len` bytes of the accepted chunks end at a chunk boundary.
+    fn is_chunk_end(&self, len: usize) -> bool {
+        len == 0 || self.chunk_ends.binary_search(&len).is_ok()
     }
 
     fn idle_at(&self) -> Millis {
@@ -364,7 +375,8 @@ impl StreamRun {
     }
 
     /// Once drained: the reader got the accepted chunks in order, then at most (a prefix of)
-    /// one terminal event, so at most the byte cap plus one terminal event.
+    /// one terminal event, so at most the byte cap plus one terminal event; and a terminal
+    /// event only after a whole chunk, never glued to part of one.
     pub fn check_delivered(&self) -> Result<(), Violation> {
         let delivered = &self.delivered;
         let records =
@@ -404,6 +416,11 @@ impl StreamRun {
         );
         let rest = &delivered[data..];
         ensure!(
+            rest.is_empty() || self.is_chunk_end(data),
+            Invariant::ByteCap,
+            "a terminal event came after {data} bytes, in the middle of an accepted event"
+        );
+        ensure!(
             EndReason::WITH_TERMINAL_EVENT
                 .iter()
                 .any(|reason| reason.terminal_event().starts_with(rest)),
@@ -415,11 +432,14 @@ impl StreamRun {
     }
 
     /// Once drained: a stream that a deadline closed, and whose reader was not dropped,
-    /// delivered that deadline's terminal event last.
+    /// delivered that deadline's terminal event last, unless the deadline cut an event the
+    /// reader had begun (then the delivered bytes end inside that event).
     pub fn check_terminal(&self) -> Result<(), Violation> {
         if let Some(reason @ (EndReason::IdleTimeout | EndReason::DurationLimit)) = self.ended {
+            let cut = self.accepted.starts_with(&self.delivered)
+                && !self.is_chunk_end(self.delivered.len());
             ensure!(
-                self.dropped || self.delivered.ends_with(reason.terminal_event()),
+                self.dropped || cut || self.delivered.ends_with(reason.terminal_event()),
                 Invariant::Deadline,
                 "a stream closed by {reason:?} did not end with its terminal event"
             );
