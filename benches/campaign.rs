@@ -12,7 +12,8 @@
 //!   `fixture=NAME oracle=O found=F/SEEDS median_ms=N max_ms=N`
 //!
 //! Run: `cargo bench --bench campaign` (about 3 minutes), or name one part:
-//! `cargo bench --bench campaign -- throughput`.
+//! `cargo bench --bench campaign -- throughput`; name fixtures to time only them, and set the
+//! seeds with `SEEDS`: `SEEDS=15 cargo bench --bench campaign -- time_to_find no-backpressure`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -62,9 +63,14 @@ fn throughput() {
     }
 }
 
-fn time_to_find() {
-    for fixture in FIXTURES {
-        let mut times: Vec<Duration> = (1..=SEEDS)
+/// Time to find, for the fixtures named in `only` (every fixture when it is empty), seeds 1 to
+/// `seeds`.
+fn time_to_find(only: &[String], seeds: u64) {
+    let wanted = FIXTURES
+        .iter()
+        .filter(|fixture| only.is_empty() || only.iter().any(|name| name == fixture.name));
+    for fixture in wanted {
+        let mut times: Vec<Duration> = (1..=seeds)
             .filter_map(|seed| {
                 let plan = Plan {
                     budget: Budget::Duration(FIND_LIMIT),
@@ -83,31 +89,54 @@ fn time_to_find() {
             .collect();
         times.sort();
         let found = times.len();
-        let (median, max) = if found == SEEDS as usize {
+        let (median, max) = if found == seeds as usize {
             let median = times[found / 2].as_millis().to_string();
             (median, times[found - 1].as_millis().to_string())
         } else {
             ("none".to_owned(), "none".to_owned())
         };
         println!(
-            "fixture={} oracle={} found={found}/{SEEDS} median_ms={median} max_ms={max}",
+            "fixture={} oracle={} found={found}/{seeds} median_ms={median} max_ms={max}",
             fixture.name, fixture.oracle
         );
     }
 }
 
 /// Runs the parts named on the command line (`cargo bench --bench campaign -- throughput`), or
-/// all of them.
+/// all of them. Other words name fixtures, to time only those
+/// (`-- time_to_find no-backpressure`); `SEEDS=N` in the environment sets the seeds of
+/// `time_to_find` (default 5).
 fn main() {
-    let parts: Vec<String> = std::env::args()
+    const PARTS: [&str; 2] = ["throughput", "time_to_find"];
+    let words: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with("--"))
         .collect();
+    let (parts, fixtures): (Vec<String>, Vec<String>) = words
+        .into_iter()
+        .partition(|word| PARTS.contains(&word.as_str()));
+    if let Some(unknown) = fixtures
+        .iter()
+        .find(|name| !FIXTURES.iter().any(|fixture| fixture.name == name.as_str()))
+    {
+        eprintln!("campaign: no part or fixture is named {unknown:?}");
+        std::process::exit(2);
+    }
+    let seeds = match std::env::var("SEEDS") {
+        Ok(value) => match value.parse::<u64>() {
+            Ok(seeds) if seeds > 0 => seeds,
+            _ => {
+                eprintln!("campaign: SEEDS must be a positive number, not {value:?}");
+                std::process::exit(2);
+            }
+        },
+        Err(_) => SEEDS,
+    };
     let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     if wanted("throughput") {
         throughput();
     }
     if wanted("time_to_find") {
-        time_to_find();
+        time_to_find(&fixtures, seeds);
     }
 }

@@ -959,6 +959,11 @@ impl Run<'_> {
 
     fn checkpoint(&mut self, kind: CheckpointKind) {
         let resources = self.resources_now();
+        self.checkpoint_of(kind, resources);
+    }
+
+    /// The checkpoint `kind`, of `resources` read now.
+    fn checkpoint_of(&mut self, kind: CheckpointKind, resources: Resources) {
         let live_sessions = self
             .trace
             .sessions
@@ -996,7 +1001,25 @@ impl Run<'_> {
         }
     }
 
+    /// The client stops reading when the ops end, holding the bodies still open: a stall of
+    /// no time. Where the target counts what it buffers for readers (in process), its
+    /// `AfterStall` checkpoint is taken and judged like a `Stall` op's, so a server without
+    /// backpressure shows what it buffered at once for unread streams in any scenario, not only
+    /// in one that stalls after them. Elsewhere nothing is read (a black box's heap needs a
+    /// real stall to grow, and /proc readings cost time).
+    async fn stop_reading(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        sleep(Duration::ZERO).await;
+        let resources = self.resources_now();
+        if resources.held_bytes.is_some() {
+            self.checkpoint_of(CheckpointKind::AfterStall, resources);
+        }
+    }
+
     async fn teardown(&mut self) {
+        self.stop_reading().await;
         while let Some(body) = self.open.first() {
             let exchange = &self.trace.exchanges[self.trace.streams[body.stream].exchange];
             let request = !matches!(
