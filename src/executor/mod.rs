@@ -1008,7 +1008,7 @@ impl Run<'_> {
     /// in one that stalls after them. Elsewhere nothing is read (a black box's heap needs a
     /// real stall to grow, and /proc readings cost time).
     async fn stop_reading(&mut self) {
-        if self.open.is_empty() {
+        if self.open.is_empty() || !self.target.in_process() {
             return;
         }
         sleep(Duration::ZERO).await;

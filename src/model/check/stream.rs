@@ -106,8 +106,6 @@ pub struct StreamRun {
     last_progress: Millis,
     /// Every accepted chunk, concatenated.
     accepted: Vec<u8>,
-    /// Where each accepted chunk ends in `accepted`, in order.
-    chunk_ends: Vec<usize>,
     /// Every byte the reader got.
     delivered: Vec<u8>,
     /// What the final read said, once the reader saw the end.
@@ -133,7 +131,6 @@ impl StreamRun {
             opened: Millis::ZERO,
             last_progress: Millis::ZERO,
             accepted: Vec::new(),
-            chunk_ends: Vec::new(),
             delivered: Vec::new(),
             ended: None,
             dropped: false,
@@ -180,10 +177,7 @@ impl StreamRun {
         let size = chunk.len();
         let answer = self.stream.offer(&mut self.ledger, self.now, chunk.clone());
         match answer {
-            Ok(Offer::Accepted) => {
-                self.accepted.extend_from_slice(&chunk);
-                self.chunk_ends.push(self.accepted.len());
-            }
+            Ok(Offer::Accepted) => self.accepted.extend_from_slice(&chunk),
             Ok(Offer::Backpressure | Offer::CapReached) => {}
             Err(OfferError::ChunkTooLarge { len, max }) => ensure!(
                 len == size && len > max,
@@ -263,9 +257,10 @@ impl StreamRun {
         Ok(())
     }
 
-    /// Whether `len` bytes of the accepted chunks end at a chunk boundary.
+    /// Whether `len` bytes of the accepted chunks end at a chunk boundary: every offered event
+    /// ends with a blank line, and its data (all `x`) holds no line break before it.
     fn is_chunk_end(&self, len: usize) -> bool {
-        len == 0 || self.chunk_ends.binary_search(&len).is_ok()
+        len == 0 || self.accepted[..len].ends_with(b"\n\n")
     }
 
     fn idle_at(&self) -> Millis {
