@@ -63,6 +63,9 @@ impl LineSplitter {
         chunk: &'c [u8],
         sink: &mut impl LineSink<'c>,
     ) -> Result<(), DecodeError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
         let mut pos = self.strip_bom(chunk);
         if self.after_cr && pos < chunk.len() {
             self.after_cr = false;
@@ -96,8 +99,10 @@ impl LineSplitter {
             pos = end + terminator;
         }
         let rest = &chunk[pos.min(chunk.len())..];
-        self.check_length(rest.len())?;
-        self.partial.extend_from_slice(rest);
+        if !rest.is_empty() {
+            self.check_length(rest.len())?;
+            self.partial.extend_from_slice(rest);
+        }
         Ok(())
     }
 
