@@ -59,3 +59,37 @@ pub fn cut_cycling<'a>(bytes: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
     }
     chunks
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The cut follows its definition: chunk `i` takes `sizes[i % n]` bytes, or what is
+        /// left, for at most `2 * len + n` cuts, and one last chunk takes any rest.
+        #[test]
+        fn cut_cycling_cuts_as_defined(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            sizes in proptest::collection::vec(prop_oneof![Just(0usize), 0..8usize], 0..5),
+        ) {
+            let chunks = cut_cycling(&bytes, &sizes);
+            prop_assert_eq!(chunks.concat(), bytes.clone());
+            prop_assert!(chunks.len() <= 2 * bytes.len() + sizes.len() + 1);
+            let cuts = if sizes.is_empty() { 0 } else { 2 * bytes.len() + sizes.len() };
+            let mut offset = 0;
+            for (i, chunk) in chunks.iter().enumerate() {
+                let expected = if i < cuts {
+                    sizes[i % sizes.len()].min(bytes.len() - offset)
+                } else {
+                    bytes.len() - offset
+                };
+                prop_assert_eq!(chunk.len(), expected, "chunk {}", i);
+                offset += chunk.len();
+            }
+            // The stream's end ends the cut: no empty chunk follows its last byte.
+            prop_assert_eq!(chunks.last().map(|chunk| chunk.is_empty()), (!bytes.is_empty()).then_some(false));
+        }
+    }
+}
