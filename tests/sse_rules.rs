@@ -6,7 +6,7 @@
 use mcp_transport_fuzz::chunking::Chunking;
 use mcp_transport_fuzz::sse::{
     decode_chunks, DecodeError, Decoder, EncodeError, EncodePolicy, Event, FieldName, Frame,
-    Limits, Record,
+    Limits, RawDecoder, RawLine, Record,
 };
 
 fn ev(event_type: &str, data: &str, id: &str) -> Record {
@@ -69,6 +69,41 @@ fn d2_second_bom_makes_the_line_an_unknown_field() {
 fn d2_bom_after_offset_zero_is_ordinary() {
     check(b"data: a\n\n\xEF\xBB\xBFdata: b\n\n", &[msg("a")]);
     check(b"data: \xEF\xBB\xBFb\n\n", &[msg("\u{FEFF}b")]);
+}
+
+#[test]
+fn d2_a_reconnected_stream_is_a_new_stream() {
+    // After `finish`, the stream a reconnection opens starts at offset 0 again: its BOM is
+    // stripped, in both views, even after an old stream that a CR cut off.
+    for chunking in chunkings() {
+        let mut decoder = Decoder::default();
+        let mut raw = RawDecoder::default();
+        let (mut records, mut blocks) = (Vec::new(), Vec::new());
+        for chunk in chunking.split(b"\xEF\xBB\xBFid: 1\ndata: a\n\ndata: cut\r") {
+            decoder.feed_owned(chunk, &mut records).unwrap();
+            raw.feed(chunk, &mut blocks).unwrap();
+        }
+        decoder.finish().unwrap();
+        raw.finish().unwrap();
+        for chunk in chunking.split(b"\xEF\xBB\xBFdata: b\n\n") {
+            decoder.feed_owned(chunk, &mut records).unwrap();
+            raw.feed(chunk, &mut blocks).unwrap();
+        }
+        assert_eq!(
+            records,
+            [ev("message", "a", "1"), ev("message", "b", "1")],
+            "{chunking:?}"
+        );
+        let names: Vec<_> = blocks
+            .iter()
+            .flat_map(|block| &block.lines)
+            .filter_map(|line| match line {
+                RawLine::Field { name, .. } => Some(name.as_str()),
+                RawLine::Comment { .. } => None,
+            })
+            .collect();
+        assert_eq!(names, ["id", "data", "data"], "{chunking:?}");
+    }
 }
 
 #[test]

@@ -154,12 +154,13 @@ impl Decoder {
 
     /// Ends the stream: an unterminated line and an undispatched block are discarded, and an
     /// `id` they set is not committed (P6). The decoder can then read the stream a reconnection
-    /// opens, starting from the committed id, as a browser does.
+    /// opens, as a new stream (its leading BOM is stripped, D2) that starts from the committed
+    /// id, as a browser does.
     pub fn finish(&mut self) -> Result<(), DecodeError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        self.lines.discard_partial();
+        self.lines.end_stream();
         let state = &mut self.state;
         state.data.clear();
         state.event_type.clear();
@@ -182,7 +183,7 @@ impl Decoder {
     }
 
     fn fail(&mut self, error: DecodeError) {
-        self.lines.discard_partial();
+        self.lines.end_stream();
         self.state.data = String::new();
         self.state.event_type = String::new();
         self.failed = Some(error);

@@ -35,7 +35,8 @@ enum Bom {
 /// Incremental line splitter.
 ///
 /// Invariant: `partial` never holds more than `max_line_bytes` bytes, and never holds a line
-/// terminator. `after_cr` is true only when the last non-empty chunk ended with CR.
+/// terminator. `after_cr` is true only when the last non-empty chunk of the current stream
+/// ended with CR.
 #[derive(Debug, Clone)]
 pub(crate) struct LineSplitter {
     max_line_bytes: usize,
@@ -111,9 +112,14 @@ impl LineSplitter {
         self.partial.len()
     }
 
-    /// Forgets the unterminated line, if any (end of stream, rule P6, or after an error).
-    pub(crate) fn discard_partial(&mut self) {
+    /// Ends the stream (rule P6, or after an error): forgets the unterminated line, if any, and
+    /// where the stream was, so that the next chunk starts a new stream, as a reconnection's
+    /// does: its leading BOM is stripped (D2), and a CR that ended this stream does not eat
+    /// its first LF.
+    pub(crate) fn end_stream(&mut self) {
         self.partial = Vec::new();
+        self.bom = Bom::Matching(0);
+        self.after_cr = false;
     }
 
     /// Consumes as much of the leading BOM as this chunk holds; returns where lines start.

@@ -136,7 +136,7 @@ impl RawDecoder {
             },
         );
         if let Err(error) = &result {
-            self.lines.discard_partial();
+            self.lines.end_stream();
             self.blocks.reset();
             self.partial = Vec::new();
             self.failed = Some(error.clone());
@@ -149,7 +149,7 @@ impl RawDecoder {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        self.lines.discard_partial();
+        self.lines.end_stream();
         self.blocks.reset();
         self.partial.clear();
         Ok(())
