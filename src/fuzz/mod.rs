@@ -17,6 +17,7 @@
 mod models;
 mod scenario;
 mod sse;
+mod transcript;
 
 #[cfg(feature = "peers")]
 pub use crate::differential::{encoder_differential, sse_differential};

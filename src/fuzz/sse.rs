@@ -1,12 +1,11 @@
 //! The codec targets: `sse_decode` (any bytes, any chunking) and `sse_roundtrip` (untrusted
 //! values through the encoder and back).
 
-use std::hash::{BuildHasher, Hash, Hasher};
-
-use foldhash::fast::{FixedState, FoldHasher};
+use std::cell::RefCell;
 
 use arbitrary::{Arbitrary, Unstructured};
 
+use super::transcript;
 use crate::chunking::cut_cycling;
 use crate::input::{chunked_stream, Corpus, Untrusted, FUZZ_LIMITS};
 use crate::sse::search::{find, line_breaks, line_breaks_or_nul};
@@ -22,56 +21,51 @@ use crate::sse::{
 /// error) equal a one-shot decode, in both the browser and the raw-block view; the decoder never
 /// holds more than its limits allow.
 ///
-/// The hot path allocates nothing: each view is compared as a digest of what the decoders
-/// lend, and decoded to owned records or blocks only when the digests disagree, to show how.
-/// A cut into one chunk is the one-shot decode itself, so it is decoded once.
+/// The hot path allocates nothing once warm: each view is compared as the transcript of what
+/// the decoders lend (`src/fuzz/transcript.rs`), written into buffers reused across executions, and
+/// decoded to owned records or blocks only when the transcripts differ, to show how. A cut
+/// into one chunk is the one-shot decode itself, so it is decoded once.
 pub fn sse_decode(data: &[u8]) -> Corpus {
     let Some((sizes, stream)) = chunked_stream(data) else {
         return Corpus::Reject;
     };
     let chunks = cut_cycling(stream, &sizes);
-    let (records, raw) = (digest(&chunks), raw_digest(&chunks));
-    if chunks.len() == 1 {
-        return Corpus::Keep;
-    }
-
-    if records != digest(&[stream]) {
-        assert_eq!(
-            decode_owned(&chunks),
-            decode_owned(&[stream]),
-            "records depend on chunking"
-        );
-    }
-    if raw != raw_digest(&[stream]) {
-        assert_eq!(
-            raw_blocks(&chunks),
-            raw_blocks(&[stream]),
-            "raw blocks depend on chunking"
-        );
-    }
+    let one_shot = chunks.len() == 1;
+    TRANSCRIPTS.with_borrow_mut(|(cut, whole)| {
+        let error = records(&chunks, cut);
+        if !one_shot && (error, &*cut) != (records(&[stream], whole), &*whole) {
+            assert_eq!(
+                decode_owned(&chunks),
+                decode_owned(&[stream]),
+                "records depend on chunking"
+            );
+            panic!("records depend on chunking (their transcripts differ)");
+        }
+        let error = raw_items(&chunks, cut);
+        if !one_shot && (error, &*cut) != (raw_items(&[stream], whole), &*whole) {
+            assert_eq!(
+                raw_blocks(&chunks),
+                raw_blocks(&[stream]),
+                "raw blocks depend on chunking"
+            );
+            panic!("raw items depend on chunking in bytes their owned blocks decode alike");
+        }
+    });
     Corpus::Keep
 }
 
-/// What a decode produced, as a digest of every record (or raw item) plus their count and any
-/// limit error.
-/// The hot path: records are hashed as the decoder lends them, so nothing is allocated.
-#[derive(Debug, PartialEq, Eq)]
-struct Digest {
-    records: usize,
-    hash: u64,
-    error: Option<DecodeError>,
+thread_local! {
+    /// The transcripts of the cut decode and of the one-shot decode, reused across executions.
+    static TRANSCRIPTS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Decodes under [`FUZZ_LIMITS`], checking the memory bound after every chunk.
-fn digest(chunks: &[&[u8]]) -> Digest {
+/// Decodes under [`FUZZ_LIMITS`], checking the memory bound after every chunk; the records go
+/// to `out` as their transcript (replacing what it held), and the limit error, if any, is
+/// returned.
+fn records(chunks: &[&[u8]], out: &mut Vec<u8>) -> Option<DecodeError> {
+    out.clear();
     let mut decoder = Decoder::new(FUZZ_LIMITS);
-    let mut hasher = hasher();
-    let mut records = 0;
-    let mut sink = |record: RecordRef<'_>| {
-        record.hash(&mut hasher);
-        records += 1;
-    };
-    let mut error = None;
+    let mut sink = |record: RecordRef<'_>| transcript::push_record(out, record);
     for chunk in chunks {
         let fed = decoder.feed(chunk, &mut sink);
         assert!(
@@ -79,55 +73,33 @@ fn digest(chunks: &[&[u8]]) -> Digest {
             "decoder holds {} bytes, over its limits",
             decoder.pending_bytes()
         );
-        if let Err(e) = fed {
-            error = Some(e);
-            break;
+        if let Err(error) = fed {
+            return Some(error);
         }
     }
-    let error = error.or_else(|| decoder.finish().err());
-    Digest {
-        records,
-        hash: hasher.finish(),
-        error,
-    }
+    decoder.finish().err()
 }
 
-/// The digests' hasher: fixed-seeded, so a digest is the same on every run.
-fn hasher() -> FoldHasher<'static> {
-    FixedState::with_seed(0).build_hasher()
-}
-
-/// The owned records, to show what differs once digests disagree.
+/// The owned records, to show what differs once transcripts do.
 fn decode_owned(chunks: &[&[u8]]) -> Result<Vec<Record>, (Vec<Record>, DecodeError)> {
     decode_chunks(chunks.iter().copied(), FUZZ_LIMITS)
 }
 
-/// The raw-block view of a decode as a digest of every item the decoder lends (the bytes as
-/// written, so equal digests mean equal blocks), plus the count and any limit error.
-fn raw_digest(chunks: &[&[u8]]) -> Digest {
+/// The raw-block view of a decode: every item the decoder lends (the bytes as written) goes to
+/// `out` as its transcript (replacing what it held), and the limit error, if any, is returned.
+fn raw_items(chunks: &[&[u8]], out: &mut Vec<u8>) -> Option<DecodeError> {
+    out.clear();
     let mut decoder = RawDecoder::new(FUZZ_LIMITS);
-    let mut hasher = hasher();
-    let mut items = 0;
-    let mut visit = |item: RawItem<'_>| {
-        item.hash(&mut hasher);
-        items += 1;
-    };
-    let mut error = None;
+    let mut visit = |item: RawItem<'_>| transcript::push_raw_item(out, item);
     for chunk in chunks {
-        if let Err(e) = decoder.feed_lent(chunk, &mut visit) {
-            error = Some(e);
-            break;
+        if let Err(error) = decoder.feed_lent(chunk, &mut visit) {
+            return Some(error);
         }
     }
-    let error = error.or_else(|| decoder.finish().err());
-    Digest {
-        records: items,
-        hash: hasher.finish(),
-        error,
-    }
+    decoder.finish().err()
 }
 
-/// The owned raw blocks, to show what differs once digests disagree.
+/// The owned raw blocks, to show what differs once transcripts do.
 fn raw_blocks(chunks: &[&[u8]]) -> (Vec<RawBlock>, Option<DecodeError>) {
     let mut decoder = RawDecoder::new(FUZZ_LIMITS);
     let mut blocks = Vec::new();
