@@ -22,9 +22,9 @@ use crate::sse::{
 /// holds more than its limits allow.
 ///
 /// The hot path allocates nothing once warm: each view is compared as the transcript of what
-/// the decoders lend (`src/fuzz/transcript.rs`), written into buffers reused across executions, and
-/// decoded to owned records or blocks only when the transcripts differ, to show how. A cut
-/// into one chunk is the one-shot decode itself, so it is decoded once.
+/// the decoders lend (`src/fuzz/transcript.rs`), written into buffers reused across
+/// executions, and decoded to owned records or blocks only when the transcripts differ, to show
+/// how. A cut into one chunk is the one-shot decode itself, so it is decoded once.
 pub fn sse_decode(data: &[u8]) -> Corpus {
     let Some((sizes, stream)) = chunked_stream(data) else {
         return Corpus::Reject;
