@@ -56,7 +56,8 @@ pub fn sse_decode(data: &[u8]) -> Corpus {
 
 thread_local! {
     /// The transcripts of the cut decode and of the one-shot decode, reused across executions.
-    static TRANSCRIPTS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static TRANSCRIPTS: RefCell<(Vec<u8>, Vec<u8>)> =
+        const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// Decodes under [`FUZZ_LIMITS`], checking the memory bound after every chunk; the records go
