@@ -30,28 +30,43 @@ pub fn sse_decode(data: &[u8]) -> Corpus {
         return Corpus::Reject;
     };
     let chunks = cut_cycling(stream, &sizes);
-    let one_shot = chunks.len() == 1;
-    TRANSCRIPTS.with_borrow_mut(|(cut, whole)| {
-        let error = records(&chunks, cut);
-        if !one_shot && (error, &*cut) != (records(&[stream], whole), &*whole) {
+    TRANSCRIPTS.with_borrow_mut(|transcripts| {
+        same_as_one_shot(&chunks, stream, transcripts, records, || {
             assert_eq!(
                 decode_owned(&chunks),
                 decode_owned(&[stream]),
                 "records depend on chunking"
             );
-            panic!("records depend on chunking (their transcripts differ)");
-        }
-        let error = raw_items(&chunks, cut);
-        if !one_shot && (error, &*cut) != (raw_items(&[stream], whole), &*whole) {
+        });
+        same_as_one_shot(&chunks, stream, transcripts, raw_items, || {
             assert_eq!(
                 raw_blocks(&chunks),
                 raw_blocks(&[stream]),
                 "raw blocks depend on chunking"
             );
-            panic!("raw items depend on chunking in bytes their owned blocks decode alike");
-        }
+        });
     });
     Corpus::Keep
+}
+
+/// Decodes the cut with `decode` and, unless the cut is one chunk (the one-shot decode itself),
+/// the whole stream too, into the two `transcripts`. When their transcripts or errors differ
+/// it panics: through `show_owned`, which asserts the owned values equal and so shows how they
+/// differ, or else because the lent bytes differ where the owned values (UTF-8 replaced) agree.
+fn same_as_one_shot(
+    chunks: &[&[u8]],
+    stream: &[u8],
+    (cut, whole): &mut (Vec<u8>, Vec<u8>),
+    decode: fn(&[&[u8]], &mut Vec<u8>) -> Option<DecodeError>,
+    show_owned: impl FnOnce(),
+) {
+    let error = decode(chunks, cut);
+    if chunks.len() > 1 && (error, &*cut) != (decode(&[stream], whole), &*whole) {
+        show_owned();
+        panic!(
+            "what the decoder lends depends on chunking, in bytes its owned values decode alike"
+        );
+    }
 }
 
 thread_local! {
@@ -296,6 +311,46 @@ fn is_scrubbed(decoded: &str, original: &str, nul: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stand-in decode whose transcript is the number of chunks it was given.
+    fn counts_chunks(chunks: &[&[u8]], out: &mut Vec<u8>) -> Option<DecodeError> {
+        out.clear();
+        out.extend_from_slice(&chunks.len().to_le_bytes());
+        None
+    }
+
+    /// A stand-in decode that fails only when the stream comes in more than one chunk.
+    fn fails_when_cut(chunks: &[&[u8]], out: &mut Vec<u8>) -> Option<DecodeError> {
+        out.clear();
+        (chunks.len() > 1).then_some(DecodeError::LineTooLong { limit: 1 })
+    }
+
+    /// A stand-in decode whose transcript is the stream itself, however it is cut.
+    fn concatenates(chunks: &[&[u8]], out: &mut Vec<u8>) -> Option<DecodeError> {
+        out.clear();
+        chunks.iter().for_each(|chunk| out.extend_from_slice(chunk));
+        None
+    }
+
+    #[test]
+    fn the_one_shot_comparison_catches_chunk_dependent_transcripts_and_errors() {
+        let (chunks, stream): (&[&[u8]], &[u8]) = (&[b"a", b"b"], b"ab");
+        for decode in [counts_chunks, fails_when_cut] {
+            let caught = std::panic::catch_unwind(|| {
+                same_as_one_shot(chunks, stream, &mut Default::default(), decode, || {})
+            });
+            assert!(caught.is_err());
+        }
+        same_as_one_shot(chunks, stream, &mut Default::default(), concatenates, || {});
+        // A cut into one chunk is the one-shot decode: nothing to compare.
+        same_as_one_shot(
+            &[stream],
+            stream,
+            &mut Default::default(),
+            counts_chunks,
+            || {},
+        );
+    }
 
     /// The lent comparison says what the owned one says: on every frame the sanitising
     /// encoder writes, cut in two ways, and on streams that are not that frame.
